@@ -1,0 +1,79 @@
+"""The exception tree of mlops-spec.
+
+Every failure a user can cause or meet is one of these, so the CLI can print one clean line
+(or one line per spec issue) and exit non-zero instead of showing a traceback::
+
+    MlopsSpecError
+    ├── SpecError              the spec (or a policy it extends) is invalid; carries SpecIssues
+    ├── RunStopped             a run ended by a rule the spec declares: an outcome, not a crash
+    │   ├── ConstraintsFailed  data constraints failed before training
+    │   └── GatesFailed        governance gates refused promotion (a version may still exist)
+    └── StepError              a step could not do its work (I/O, missing data, a library error)
+        ├── DataSourceError    a data file is missing, unreadable or has the wrong columns
+        ├── FeatureJoinError   feature retrieval lost or added rows
+        └── RegistryError      MLflow could not record or find what it should
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SpecIssue:
+    """One problem in one spec file, located precisely enough for an editor to jump to it."""
+
+    file: str
+    line: int
+    col: int
+    key_path: str
+    message: str
+    hint: str | None = None
+
+    def render(self) -> str:
+        location = f"{self.file}:{self.line}:{self.col}"
+        key = self.key_path or "<document>"
+        text = f"{location}: {key}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class MlopsSpecError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class SpecError(MlopsSpecError):
+    """A spec could not be loaded; `issues` lists every problem found, not only the first."""
+
+    def __init__(self, issues: list[SpecIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(issue.render() for issue in issues))
+
+
+class RunStopped(MlopsSpecError):
+    """A run stopped because a declared rule said so; the CLI exits 2, not 1."""
+
+
+class ConstraintsFailed(RunStopped):
+    """Data constraints failed; training never started."""
+
+
+class GatesFailed(RunStopped):
+    """A governance gate failed; the version stays a challenger."""
+
+
+class StepError(MlopsSpecError):
+    """A step could not complete its work."""
+
+
+class DataSourceError(StepError):
+    """A data file is missing, unreadable, or lacks the columns the spec names."""
+
+
+class FeatureJoinError(StepError):
+    """Point-in-time retrieval changed the number of rows (Feast must return one row per entity row)."""
+
+
+class RegistryError(StepError):
+    """The model registry could not record or find what the run needs."""

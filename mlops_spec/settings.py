@@ -1,0 +1,70 @@
+"""Project settings: the embedded defaults, and the only switch to bigger engines.
+
+Everything a run touches on disk lives under ``state_dir`` (git-ignored), so a laptop needs no
+server. Pointing the same specs at PostgreSQL, an MLflow server or a Prefect server is a matter of
+``MLOPS_SPEC_*`` environment variables (or a ``.env`` file), never code.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ALLOWED_ESTIMATORS: tuple[str, ...] = (
+    "sklearn.ensemble.HistGradientBoostingClassifier",
+    "sklearn.ensemble.HistGradientBoostingRegressor",
+    "sklearn.ensemble.RandomForestClassifier",
+    "sklearn.ensemble.RandomForestRegressor",
+    "sklearn.linear_model.LogisticRegression",
+    "sklearn.linear_model.Ridge",
+    "sklearn.linear_model.SGDClassifier",
+)
+
+
+class Settings(BaseSettings):
+    """Where state lives and which services a run talks to."""
+
+    model_config = SettingsConfigDict(env_prefix="MLOPS_SPEC_", env_file=".env", extra="ignore")
+
+    project_root: Path = Field(default_factory=Path.cwd)
+    state_dir: Path = Path(".mlops")
+    mlflow_tracking_uri: str | None = None
+    prefect_api_url: str | None = None
+    feast_repo: Path = Path("feature_repo")
+    optuna_storage: str | None = None
+    extra_estimators: list[str] = Field(default_factory=list)
+    allow_paths_outside_root: bool = False
+
+    @cached_property
+    def root(self) -> Path:
+        return self.project_root.resolve()
+
+    @cached_property
+    def state(self) -> Path:
+        path = self.state_dir if self.state_dir.is_absolute() else self.root / self.state_dir
+        return path.resolve()
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking URI; SQLite under the state folder unless set."""
+        return self.mlflow_tracking_uri or f"sqlite:///{self.state / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.state / "mlartifacts"
+
+    @property
+    def optuna_storage_url(self) -> str:
+        """Optuna storage: a journal file under the state folder unless an RDB URL is set."""
+        return self.optuna_storage or f"journal:{self.state / 'optuna.journal'}"
+
+    @property
+    def feast_repo_path(self) -> Path:
+        return self.feast_repo if self.feast_repo.is_absolute() else self.root / self.feast_repo
+
+    @property
+    def allowed_estimators(self) -> frozenset[str]:
+        return frozenset(DEFAULT_ALLOWED_ESTIMATORS) | frozenset(self.extra_estimators)

@@ -1,0 +1,109 @@
+"""Shared building blocks of the spec language: the strict base model and small value types.
+
+Only pydantic and the standard library are imported here (plus the tiny ``cronsim``), so that
+``mlops-spec validate`` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown keys are errors, values never change after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def parse_duration(value: Any) -> float:
+    """Durations are written like ``90s``, ``10m`` or ``1h30m``; a bare number means seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 10m, 90s or 1h30m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        matches = list(_DURATION_PART.finditer(text))
+        if not matches or "".join(m.group(0) for m in matches) != text:
+            raise ValueError(f"'{value}' is not a duration; write it like 10m, 90s or 1h30m")
+        seconds = sum(float(m.group(1)) * _UNIT_SECONDS[m.group(2)] for m in matches)
+    else:
+        raise ValueError("expected a duration like 10m, 90s or 1h30m")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds, written in the spec as ``10m``, ``90s``, ``1h30m`` or a number of seconds."""
+
+
+def check_cron(value: Any) -> str:
+    """Validate a five-field cron expression with the same parser family Prefect relies on."""
+    from cronsim import CronSim, CronSimError
+
+    if not isinstance(value, str):
+        raise ValueError("a cron expression is a string like '0 3 * * 1'")
+    try:
+        CronSim(value, datetime(2026, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"'{value}' is not a valid cron expression: {exc}") from None
+    return value
+
+
+Cron = Annotated[str, BeforeValidator(check_cron)]
+
+
+def check_timezone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a timezone is an IANA name like 'UTC' or 'Europe/Paris'")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        import difflib
+
+        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"unknown timezone '{value}'{hint}") from None
+    return value
+
+
+Timezone = Annotated[str, BeforeValidator(check_timezone)]
+
+
+def check_project_path(value: Any, info: ValidationInfo) -> str:
+    """Paths in specs are relative to the project root and may not leave it.
+
+    The loader passes the project root (and whether outside paths are allowed) in the validation
+    context; the stored value stays the relative POSIX path as written, so specs hash the same on
+    every machine.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a path relative to the project root")
+    context = info.context or {}
+    if context.get("allow_outside_root"):
+        return value
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError(
+            f"path '{value}' is outside the project root; use a path inside the project "
+            "(or set MLOPS_SPEC_ALLOW_PATHS_OUTSIDE_ROOT=true)"
+        )
+    return value
+
+
+ProjectPath = Annotated[str, BeforeValidator(check_project_path)]
+
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+"""Lower-case slug used in run names, registered model names and deployment names."""
+
+Column = Annotated[str, Field(min_length=1, max_length=200)]

@@ -1,0 +1,104 @@
+"""Metadata, data, features, split and model: what is trained, on which rows and columns."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from mlops_spec.spec.common import Column, Name, ProjectPath, SpecModel
+from mlops_spec.spec.metrics import Task
+
+
+class Metadata(SpecModel):
+    name: Name
+    owner: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class DataSource(SpecModel):
+    """Entity rows: one per training example, with its key, event time, label and groups."""
+
+    entities: ProjectPath
+    entity_key: Column | list[Column]
+    timestamp: Column
+    label: Column
+    columns: list[Column] | None = Field(
+        default=None,
+        description="Columns of the entity file, when known; lets validate check names early.",
+    )
+
+    @property
+    def entity_keys(self) -> list[str]:
+        return [self.entity_key] if isinstance(self.entity_key, str) else list(self.entity_key)
+
+    @model_validator(mode="after")
+    def _label_is_not_a_key(self) -> DataSource:
+        if self.label in self.entity_keys or self.label == self.timestamp:
+            raise ValueError("the label must not also be the entity key or the timestamp")
+        if self.columns is not None:
+            missing = [
+                c for c in [*self.entity_keys, self.timestamp, self.label] if c not in self.columns
+            ]
+            if missing:
+                raise ValueError(f"columns {missing} are not among data.columns")
+        return self
+
+
+class FeatureSource(SpecModel):
+    """Features joined point-in-time from a Feast repo: a feature service or explicit refs."""
+
+    repo: ProjectPath = "feature_repo"
+    service: str | None = Field(default=None, min_length=1)
+    refs: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FeatureSource:
+        if (self.service is None) == (self.refs is None):
+            raise ValueError("give exactly one of `service` or `refs`")
+        for ref in self.refs or []:
+            view, sep, feature = ref.partition(":")
+            if not sep or not view or not feature:
+                raise ValueError(f"feature ref '{ref}' must look like `view:feature`")
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [ref.partition(":")[2] for ref in self.refs or []]
+
+
+class SplitMethod(StrEnum):
+    time = "time"
+    random = "random"
+    stratified = "stratified"
+
+
+class Split(SpecModel):
+    method: SplitMethod = SplitMethod.time
+    test_size: float = Field(default=0.2, gt=0, lt=1)
+    validation_size: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        description="Share of the training rows held out to score tuning trials.",
+    )
+    seed: int = 42
+
+
+class ModelSection(SpecModel):
+    task: Task
+    estimator: str = Field(pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
+    params: dict[str, Any] = Field(default_factory=dict)
+    positive_label: str | int | bool | None = Field(
+        default=None, description="For binary tasks whose label is not 0/1."
+    )
+
+
+class Serving(SpecModel):
+    """Reserved for online serving (routing and online-store failure policy)."""
+
+    mode: Literal["champion", "shadow", "canary"] = "champion"
+    canary_percent: float = Field(default=0.0, ge=0, le=100)
+    on_store_unavailable: Literal["defaults", "error_503"] = "error_503"
