@@ -1,0 +1,5 @@
+"""Reading specs: safe YAML with positions, environment, policies and located errors."""
+
+from mlops_spec.loader.load import LoadedSpec, content_hash, load_spec
+
+__all__ = ["LoadedSpec", "content_hash", "load_spec"]

@@ -1,0 +1,222 @@
+"""Load a spec file into a validated TrainingPipeline, or fail with every located issue.
+
+This is the only supported way to build a TrainingPipeline from a file: it reads YAML safely
+with positions, interpolates the environment, merges policies, validates the models, applies
+the cross-section rules and hashes the resolved result for lineage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from mlops_spec.errors import SpecError, SpecIssue
+from mlops_spec.loader.issues import issues_from_validation, position_of, render_path
+from mlops_spec.loader.policy import POLICY_KEYS, deep_merge
+from mlops_spec.loader.yaml_tree import ParsedYaml, Path_, Position, parse_yaml
+from mlops_spec.settings import Settings
+from mlops_spec.spec.pipeline import TrainingPipeline, semantic_problems
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with what lineage needs: where it came from and a hash of its content."""
+
+    spec: TrainingPipeline
+    path: Path
+    display_path: str
+    root: Path
+    content_hash: str
+    sources: tuple[str, ...]
+
+    def resolve(self, project_path: str) -> Path:
+        """A path written in the spec, as an absolute path under the project root."""
+        candidate = Path(project_path)
+        return candidate if candidate.is_absolute() else (self.root / candidate).resolve()
+
+    def resolved_document(self) -> dict[str, Any]:
+        return self.spec.model_dump(mode="json", by_alias=True)
+
+
+def content_hash(spec: TrainingPipeline) -> str:
+    canonical = json.dumps(spec.model_dump(mode="json", by_alias=True), sort_keys=True,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        try:
+            return str(path.resolve().relative_to(root))
+        except ValueError:
+            return str(path)
+
+
+def _read(path: Path, shown: str, env: dict[str, str]) -> ParsedYaml | SpecIssue:
+    here = Position(shown, 1, 1)
+    if not path.exists():
+        return SpecIssue(shown, 1, 1, "", "file not found", "check the path")
+    if not path.is_file():
+        return SpecIssue(shown, 1, 1, "", "not a file", "pass a .yaml file or a folder of them")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return SpecIssue(shown, 1, 1, "", f"cannot read file: {exc.strerror}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return SpecIssue(shown, 1, 1, "", f"not UTF-8 text (byte {exc.start})",
+                         "save the spec as UTF-8")
+    if "\x00" in text:
+        return SpecIssue(shown, here.line, here.col, "", "the file contains NUL bytes",
+                         "a spec is a text file")
+    return parse_yaml(text, shown, env)
+
+
+class _Loading:
+    """State of one load: collects issues instead of stopping at the first one."""
+
+    def __init__(self, settings: Settings, env: dict[str, str]) -> None:
+        self.settings = settings
+        self.root = settings.root
+        self.env = env
+        self.issues: list[SpecIssue] = []
+        self.sources: list[str] = []
+
+    def add(self, pos: Position, path: Path_, message: str, hint: str | None = None) -> None:
+        self.issues.append(SpecIssue(pos.file, pos.line, pos.col, render_path(path), message, hint))
+
+    def inside_root(self, written: str) -> Path | None:
+        candidate = Path(written)
+        full = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
+        if self.settings.allow_paths_outside_root:
+            return full
+        try:
+            full.relative_to(self.root)
+        except ValueError:
+            return None
+        return full
+
+    def document(self, path: Path) -> ParsedYaml | None:
+        shown = _display(path, self.root)
+        parsed = _read(path, shown, self.env)
+        if isinstance(parsed, SpecIssue):
+            self.issues.append(parsed)
+            return None
+        for problem in parsed.problems:
+            self.add(problem.position, problem.path, problem.message, problem.hint)
+        if parsed.problems:
+            return None
+        if not isinstance(parsed.data, dict):
+            self.add(Position(shown, 1, 1), (), "a spec is a mapping of sections at the top level",
+                     "start from `mlops-spec init NAME`")
+            return None
+        self.sources.append(shown)
+        return parsed
+
+    def policy(self, written: str, where: Position, key: Path_,
+               chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[Path_, Position]]:
+        """Load a policy and what it extends, merged in order; empty on any problem."""
+        full = self.inside_root(written)
+        if full is None:
+            self.add(where, key, f"policy '{written}' is outside the project root",
+                     "keep policies inside the project")
+            return {}, {}
+        if full in chain:
+            cycle = " --> ".join(_display(p, self.root) for p in (*chain, full))
+            self.add(where, key, f"policy cycle: {cycle}", "remove one of the extends")
+            return {}, {}
+        parsed = self.document(full)
+        if parsed is None:
+            return {}, {}
+        data, positions = dict(parsed.data), dict(parsed.positions)
+        shown = self.sources[-1]
+        for name in data:
+            if name not in POLICY_KEYS:
+                import difflib
+
+                close = difflib.get_close_matches(name, sorted(POLICY_KEYS), n=1)
+                self.add(positions.get((name,), Position(shown, 1, 1)), (name,),
+                         f"unknown key '{name}' in a policy",
+                         f"did you mean '{close[0]}'?" if close else
+                         "a policy holds: " + ", ".join(sorted(POLICY_KEYS)))
+        kind = data.pop("kind", "Policy")
+        if kind != "Policy":
+            self.add(positions.get(("kind",), Position(shown, 1, 1)), ("kind",),
+                     f"a policy file must have kind: Policy, not '{kind}'")
+        data.pop("apiVersion", None)
+        extends = data.pop("extends", [])
+        parents = [extends] if isinstance(extends, str) else extends
+        merged: dict[str, Any] = {}
+        merged_positions: dict[Path_, Position] = {}
+        if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+            self.add(positions.get(("extends",), Position(shown, 1, 1)), ("extends",),
+                     "extends is a policy path or a list of them")
+            parents = []
+        for index, parent in enumerate(parents):
+            parent_key: Path_ = ("extends",) if isinstance(extends, str) else ("extends", index)
+            parent_where = positions.get(parent_key, Position(shown, 1, 1))
+            parent_data, parent_positions = self.policy(parent, parent_where, parent_key,
+                                                        (*chain, full))
+            merged = deep_merge(merged, parent_data)
+            merged_positions.update(parent_positions)
+        merged = deep_merge(merged, {k: v for k, v in data.items() if k in POLICY_KEYS})
+        merged_positions.update({p: pos for p, pos in positions.items() if p and p[0] in data})
+        return merged, merged_positions
+
+
+def load_spec(path: str | Path, settings: Settings | None = None,
+              env: dict[str, str] | None = None) -> LoadedSpec:
+    """Load and validate one spec; raise SpecError listing every issue found."""
+    settings = settings or Settings()
+    state = _Loading(settings, dict(os.environ) if env is None else env)
+    spec_path = Path(path)
+    parsed = state.document(spec_path.resolve() if spec_path.exists() else spec_path)
+    if parsed is None:
+        raise SpecError(state.issues)
+    shown = state.sources[0]
+    data: dict[str, Any] = parsed.data
+    positions = dict(parsed.positions)
+    governance = data.get("governance")
+    if isinstance(governance, dict) and isinstance(governance.get("policy"), str):
+        key: Path_ = ("governance", "policy")
+        policy_data, policy_positions = state.policy(
+            governance["policy"], positions.get(key, Position(shown, 1, 1)), key,
+            (spec_path.resolve(),),
+        )
+        data = deep_merge(policy_data, data)
+        for policy_path, pos in policy_positions.items():
+            positions.setdefault(policy_path, pos)
+    if state.issues:
+        raise SpecError(state.issues)
+    context = {
+        "allowed_estimators": settings.allowed_estimators,
+        "allow_outside_root": settings.allow_paths_outside_root,
+    }
+    try:
+        spec = TrainingPipeline.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise SpecError(issues_from_validation(
+            exc, root=TrainingPipeline, data=data, positions=positions, file=shown,
+        )) from None
+    for problem_path, message, hint in semantic_problems(spec, settings.allowed_estimators):
+        pos = position_of(problem_path, positions, Position(shown, 1, 1))
+        state.add(pos, problem_path, message, hint)
+    if state.issues:
+        raise SpecError(state.issues)
+    return LoadedSpec(
+        spec=spec,
+        path=spec_path.resolve(),
+        display_path=shown,
+        root=state.root,
+        content_hash=content_hash(spec),
+        sources=tuple(state.sources),
+    )
