@@ -72,7 +72,7 @@ class DataSourceError(StepError):
 
 
 class FeatureJoinError(StepError):
-    """Point-in-time retrieval changed the number of rows (Feast must return one row per entity row)."""
+    """Point-in-time retrieval changed the row count (Feast owes one row per entity row)."""
 
 
 class RegistryError(StepError):

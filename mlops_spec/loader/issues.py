@@ -23,10 +23,9 @@ def data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and isinstance(part, str) and part in current:
-            path.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        is_key = isinstance(current, dict) and isinstance(part, str) and part in current
+        is_index = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if is_key or is_index:
             path.append(part)
             current = current[part]
     return tuple(path)
@@ -115,8 +114,10 @@ def issues_from_validation(
             parent = path[:-1] if path and path[-1] == key_name else path
             choices = allowed_keys(root, parent)
             close = difflib.get_close_matches(key_name, choices, n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else (
-                "allowed keys: " + ", ".join(choices) if choices else None
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else ("allowed keys: " + ", ".join(choices) if choices else None)
             )
         else:
             pos = position_of(path, positions, fallback)
@@ -124,15 +125,19 @@ def issues_from_validation(
             message = str(item["msg"]).removeprefix("Value error, ")
             if kind == "literal_error" and "expected" in item.get("ctx", {}):
                 close = difflib.get_close_matches(
-                    str(item.get("input")), [s.strip("'") for s in
-                                            str(item["ctx"]["expected"]).split(" or ")], n=1)
+                    str(item.get("input")),
+                    [s.strip("'") for s in str(item["ctx"]["expected"]).split(" or ")],
+                    n=1,
+                )
                 hint = f"did you mean {close[0]}?" if close else None
             elif kind == "enum" and "expected" in item.get("ctx", {}):
-                options = [s.strip().strip("'") for s in
-                           str(item["ctx"]["expected"]).replace(" or ", ", ").split(",")]
+                options = [
+                    s.strip().strip("'")
+                    for s in str(item["ctx"]["expected"]).replace(" or ", ", ").split(",")
+                ]
                 close = difflib.get_close_matches(str(item.get("input")), options, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else None
-        if kind == "string_pattern_mismatch" and key.endswith("metadata.name") or key == (
+        if (kind == "string_pattern_mismatch" and key.endswith("metadata.name")) or key == (
             "metadata.name"
         ):
             hint = "use lower-case letters, digits, '-' and '_' (a slug such as credit-default)"

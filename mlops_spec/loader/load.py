@@ -45,8 +45,9 @@ class LoadedSpec:
 
 
 def content_hash(spec: TrainingPipeline) -> str:
-    canonical = json.dumps(spec.model_dump(mode="json", by_alias=True), sort_keys=True,
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        spec.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -73,11 +74,13 @@ def _read(path: Path, shown: str, env: dict[str, str]) -> ParsedYaml | SpecIssue
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return SpecIssue(shown, 1, 1, "", f"not UTF-8 text (byte {exc.start})",
-                         "save the spec as UTF-8")
+        return SpecIssue(
+            shown, 1, 1, "", f"not UTF-8 text (byte {exc.start})", "save the spec as UTF-8"
+        )
     if "\x00" in text:
-        return SpecIssue(shown, here.line, here.col, "", "the file contains NUL bytes",
-                         "a spec is a text file")
+        return SpecIssue(
+            shown, here.line, here.col, "", "the file contains NUL bytes", "a spec is a text file"
+        )
     return parse_yaml(text, shown, env)
 
 
@@ -116,19 +119,28 @@ class _Loading:
         if parsed.problems:
             return None
         if not isinstance(parsed.data, dict):
-            self.add(Position(shown, 1, 1), (), "a spec is a mapping of sections at the top level",
-                     "start from `mlops-spec init NAME`")
+            self.add(
+                Position(shown, 1, 1),
+                (),
+                "a spec is a mapping of sections at the top level",
+                "start from `mlops-spec init NAME`",
+            )
             return None
         self.sources.append(shown)
         return parsed
 
-    def policy(self, written: str, where: Position, key: Path_,
-               chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[Path_, Position]]:
+    def policy(
+        self, written: str, where: Position, key: Path_, chain: tuple[Path, ...]
+    ) -> tuple[dict[str, Any], dict[Path_, Position]]:
         """Load a policy and what it extends, merged in order; empty on any problem."""
         full = self.inside_root(written)
         if full is None:
-            self.add(where, key, f"policy '{written}' is outside the project root",
-                     "keep policies inside the project")
+            self.add(
+                where,
+                key,
+                f"policy '{written}' is outside the project root",
+                "keep policies inside the project",
+            )
             return {}, {}
         if full in chain:
             cycle = " --> ".join(_display(p, self.root) for p in (*chain, full))
@@ -144,28 +156,39 @@ class _Loading:
                 import difflib
 
                 close = difflib.get_close_matches(name, sorted(POLICY_KEYS), n=1)
-                self.add(positions.get((name,), Position(shown, 1, 1)), (name,),
-                         f"unknown key '{name}' in a policy",
-                         f"did you mean '{close[0]}'?" if close else
-                         "a policy holds: " + ", ".join(sorted(POLICY_KEYS)))
+                self.add(
+                    positions.get((name,), Position(shown, 1, 1)),
+                    (name,),
+                    f"unknown key '{name}' in a policy",
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else "a policy holds: " + ", ".join(sorted(POLICY_KEYS)),
+                )
         kind = data.pop("kind", "Policy")
         if kind != "Policy":
-            self.add(positions.get(("kind",), Position(shown, 1, 1)), ("kind",),
-                     f"a policy file must have kind: Policy, not '{kind}'")
+            self.add(
+                positions.get(("kind",), Position(shown, 1, 1)),
+                ("kind",),
+                f"a policy file must have kind: Policy, not '{kind}'",
+            )
         data.pop("apiVersion", None)
         extends = data.pop("extends", [])
         parents = [extends] if isinstance(extends, str) else extends
         merged: dict[str, Any] = {}
         merged_positions: dict[Path_, Position] = {}
         if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
-            self.add(positions.get(("extends",), Position(shown, 1, 1)), ("extends",),
-                     "extends is a policy path or a list of them")
+            self.add(
+                positions.get(("extends",), Position(shown, 1, 1)),
+                ("extends",),
+                "extends is a policy path or a list of them",
+            )
             parents = []
         for index, parent in enumerate(parents):
             parent_key: Path_ = ("extends",) if isinstance(extends, str) else ("extends", index)
             parent_where = positions.get(parent_key, Position(shown, 1, 1))
-            parent_data, parent_positions = self.policy(parent, parent_where, parent_key,
-                                                        (*chain, full))
+            parent_data, parent_positions = self.policy(
+                parent, parent_where, parent_key, (*chain, full)
+            )
             merged = deep_merge(merged, parent_data)
             merged_positions.update(parent_positions)
         merged = deep_merge(merged, {k: v for k, v in data.items() if k in POLICY_KEYS})
@@ -173,8 +196,9 @@ class _Loading:
         return merged, merged_positions
 
 
-def load_spec(path: str | Path, settings: Settings | None = None,
-              env: dict[str, str] | None = None) -> LoadedSpec:
+def load_spec(
+    path: str | Path, settings: Settings | None = None, env: dict[str, str] | None = None
+) -> LoadedSpec:
     """Load and validate one spec; raise SpecError listing every issue found."""
     settings = settings or Settings()
     state = _Loading(settings, dict(os.environ) if env is None else env)
@@ -189,7 +213,9 @@ def load_spec(path: str | Path, settings: Settings | None = None,
     if isinstance(governance, dict) and isinstance(governance.get("policy"), str):
         key: Path_ = ("governance", "policy")
         policy_data, policy_positions = state.policy(
-            governance["policy"], positions.get(key, Position(shown, 1, 1)), key,
+            governance["policy"],
+            positions.get(key, Position(shown, 1, 1)),
+            key,
             (spec_path.resolve(),),
         )
         data = deep_merge(policy_data, data)
@@ -204,9 +230,15 @@ def load_spec(path: str | Path, settings: Settings | None = None,
     try:
         spec = TrainingPipeline.model_validate(data, context=context)
     except ValidationError as exc:
-        raise SpecError(issues_from_validation(
-            exc, root=TrainingPipeline, data=data, positions=positions, file=shown,
-        )) from None
+        raise SpecError(
+            issues_from_validation(
+                exc,
+                root=TrainingPipeline,
+                data=data,
+                positions=positions,
+                file=shown,
+            )
+        ) from None
     for problem_path, message, hint in semantic_problems(spec, settings.allowed_estimators):
         pos = position_of(problem_path, positions, Position(shown, 1, 1))
         state.add(pos, problem_path, message, hint)

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-POLICY_KEYS = frozenset({
-    "apiVersion", "kind", "extends", "split", "tuning", "constraints", "governance",
-    "monitoring", "schedule", "serving", "model",
-})
+POLICY_KEYS = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "extends",
+        "split",
+        "tuning",
+        "constraints",
+        "governance",
+        "monitoring",
+        "schedule",
+        "serving",
+        "model",
+    }
+)
 
 
 def deep_merge(base: Any, override: Any) -> Any:

@@ -21,9 +21,14 @@ MAX_DEPTH = 40
 MAX_NODES = 50_000
 
 _PLAIN_TAGS = {
-    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
 }
 _ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -60,10 +65,14 @@ def parse_yaml(text: str, file: str, env: dict[str, str] | None = None) -> Parse
     result = ParsedYaml(data=None)
     if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
         size_mb = len(text.encode("utf-8", errors="replace")) / 1e6
-        result.problems.append(YamlProblem(
-            Position(file, 1, 1), (), f"file is {size_mb:.1f} MB; a spec may be at most 1 MB",
-            "a spec describes a pipeline; keep data in data files",
-        ))
+        result.problems.append(
+            YamlProblem(
+                Position(file, 1, 1),
+                (),
+                f"file is {size_mb:.1f} MB; a spec may be at most 1 MB",
+                "a spec describes a pipeline; keep data in data files",
+            )
+        )
         return result
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -71,24 +80,35 @@ def parse_yaml(text: str, file: str, env: dict[str, str] | None = None) -> Parse
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"invalid YAML: {exc.problem or exc.context}"
-        hint = "indent with spaces, not tabs" if "\\t" in str(exc) or "\t" in str(
-            exc.problem) else None
+        hint = (
+            "indent with spaces, not tabs"
+            if "\\t" in str(exc) or "\t" in str(exc.problem)
+            else None
+        )
         result.problems.append(YamlProblem(Position(file, line, col), (), message, hint))
         return result
     except yaml.YAMLError as exc:
         result.problems.append(YamlProblem(Position(file, 1, 1), (), f"invalid YAML: {exc}"))
         return result
     except RecursionError:
-        result.problems.append(YamlProblem(
-            Position(file, 1, 1), (), "the document is nested too deeply to read",
-            f"a spec needs at most {MAX_DEPTH} levels",
-        ))
+        result.problems.append(
+            YamlProblem(
+                Position(file, 1, 1),
+                (),
+                "the document is nested too deeply to read",
+                f"a spec needs at most {MAX_DEPTH} levels",
+            )
+        )
         return result
     if root is None:
-        result.problems.append(YamlProblem(
-            Position(file, 1, 1), (), "the file is empty",
-            "start from `mlops-spec init NAME`",
-        ))
+        result.problems.append(
+            YamlProblem(
+                Position(file, 1, 1),
+                (),
+                "the file is empty",
+                "start from `mlops-spec init NAME`",
+            )
+        )
         return result
     builder = _Builder(file, env, result)
     result.data = builder.build(root, (), 0)
@@ -113,17 +133,27 @@ class _Builder:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             if self.nodes == MAX_NODES + 1:
-                self._problem(node, path, f"the document expands to more than {MAX_NODES} values",
-                              "remove repeated anchors/aliases")
+                self._problem(
+                    node,
+                    path,
+                    f"the document expands to more than {MAX_NODES} values",
+                    "remove repeated anchors/aliases",
+                )
             return None
         if depth > MAX_DEPTH:
-            self._problem(node, path, f"nested more than {MAX_DEPTH} levels deep",
-                          "a spec needs only a few levels")
+            self._problem(
+                node,
+                path,
+                f"nested more than {MAX_DEPTH} levels deep",
+                "a spec needs only a few levels",
+            )
             return None
         self.out.positions.setdefault(path, self._pos(node))
         if node.tag not in _PLAIN_TAGS:
             self._problem(
-                node, path, f"YAML tag '{node.tag}' is not allowed",
+                node,
+                path,
+                f"YAML tag '{node.tag}' is not allowed",
                 "specs are plain data: remove the tag",
             )
             return None
@@ -138,8 +168,12 @@ class _Builder:
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self._problem(key_node, path, "YAML merge keys (<<) are not supported",
-                              "share settings through governance.policy instead")
+                self._problem(
+                    key_node,
+                    path,
+                    "YAML merge keys (<<) are not supported",
+                    "share settings through governance.policy instead",
+                )
                 continue
             if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                 self._problem(key_node, path, "mapping keys must be plain strings")
@@ -149,8 +183,9 @@ class _Builder:
             if key in mapping:
                 first = self.out.positions.get(key_path)
                 where = f" (first at line {first.line})" if first else ""
-                self._problem(key_node, key_path, f"duplicate key '{key}'{where}",
-                              "keep one of them")
+                self._problem(
+                    key_node, key_path, f"duplicate key '{key}'{where}", "keep one of them"
+                )
                 continue
             self.out.positions[key_path] = self._pos(key_node)
             mapping[key] = self.build(value_node, key_path, depth + 1)
@@ -178,8 +213,12 @@ class _Builder:
 
         text = _ENV_REF.sub(substitute, node.value)
         for name in missing:
-            self._problem(node, path, f"environment variable '{name}' is not set",
-                          f"export {name}=... or write ${{{name}:-default}}")
+            self._problem(
+                node,
+                path,
+                f"environment variable '{name}' is not set",
+                f"export {name}=... or write ${{{name}:-default}}",
+            )
         if node.style is None:  # plain scalars get YAML's usual typing after interpolation
             try:
                 typed = yaml.safe_load(text) if text.strip() else None

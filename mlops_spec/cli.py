@@ -1,0 +1,210 @@
+"""Command line: thin argument parsing over the loader, the plan and the runtime.
+
+Only the standard library, pydantic and yaml are imported at start; the commands that run
+pipelines import the heavy libraries when called. Exit codes: 0 ok, 1 bad input or a failed
+step, 2 a run stopped by a rule the spec declares (constraint or gate), 3 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlops_spec.errors import MlopsSpecError, RunStopped, SpecError
+
+EXIT_OK, EXIT_INVALID, EXIT_STOPPED, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _spec_files(paths: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"}))
+        else:
+            files.append(path)
+    return files
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from mlops_spec.loader import load_spec
+    from mlops_spec.settings import Settings
+
+    settings = Settings()
+    files = _spec_files(args.paths)
+    if not files:
+        print(f"error: no .yaml files under {' '.join(args.paths)}", file=sys.stderr)
+        return EXIT_INVALID
+    invalid = 0
+    issue_count = 0
+    for file in files:
+        try:
+            loaded = load_spec(file, settings)
+        except SpecError as exc:
+            invalid += 1
+            issue_count += len(exc.issues)
+            for issue in exc.issues:
+                print(issue.render(), file=sys.stderr)
+            continue
+        if not args.quiet:
+            print(
+                f"{loaded.display_path}: ok ({loaded.spec.metadata.name}, "
+                f"hash {loaded.content_hash[:12]})"
+            )
+    if invalid:
+        print(f"{invalid} of {len(files)} specs invalid ({issue_count} issues)", file=sys.stderr)
+        return EXIT_INVALID
+    if not args.quiet:
+        print(f"{len(files)} specs valid")
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from mlops_spec.loader import load_spec
+    from mlops_spec.plan import compile_plan, render_json, render_text
+
+    plan = compile_plan(load_spec(args.spec))
+    sys.stdout.write(render_json(plan) if args.json else render_text(plan))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from mlops_spec.schema import schema_text
+
+    text = schema_text()
+    if args.output:
+        _write_atomic(Path(args.output), text)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    import re
+    from importlib.resources import files
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", args.name):
+        print(
+            f"error: '{args.name}' is not a valid name; use lower-case letters, digits, - and _",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    target = Path(args.dir) / f"{args.name}.yaml"
+    if target.exists():
+        print(f"error: {target} exists; choose another name or remove it", file=sys.stderr)
+        return EXIT_INVALID
+    template = files("mlops_spec").joinpath("templates/spec.yaml").read_text()
+    _write_atomic(target, template.replace("__NAME__", args.name))
+    print(f"wrote {target}; edit data and features, then `mlops-spec validate {target}`")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from mlops_spec.runtime.entry import run_spec
+
+    outcome = run_spec(args.spec, show_progress=not args.no_progress)
+    print(outcome.summary())
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from mlops_spec.runtime.audit import audit_text
+
+    print(audit_text(args.model, args.version))
+    return EXIT_OK
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from mlops_spec.demo_data import prepare_all
+    from mlops_spec.settings import Settings
+
+    data_dir = Path(args.dir) if args.dir else Settings().state / "data"
+    for name, path in sorted(prepare_all(data_dir).items()):
+        print(f"{name}: {path}")
+    return EXIT_OK
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlops-spec", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="validate spec files or folders of them")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plan", help="print the steps and gates a spec compiles to")
+    p.add_argument("spec")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("schema", help="print (or write) the JSON Schema of the spec language")
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("init", help="write a new spec from the template")
+    p.add_argument("name")
+    p.add_argument("--dir", default="specs")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("run", help="run a spec's training pipeline as one Prefect flow run")
+    p.add_argument("spec")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("audit", help="print a model version's lineage and gate decisions")
+    p.add_argument("model")
+    p.add_argument(
+        "version",
+        nargs="?",
+        default="@champion",
+        help="a version number or @alias (default @champion)",
+    )
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("demo-data", help="prepare the demo datasets (parquet) for the feature repo")
+    p.add_argument("--dir", help="data folder (default: <state>/data)")
+    p.set_defaults(func=cmd_demo_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SpecError as exc:
+        for issue in exc.issues:
+            print(issue.render(), file=sys.stderr)
+        return EXIT_INVALID
+    except RunStopped as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_STOPPED
+    except MlopsSpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if os.environ.get("MLOPS_SPEC_DEBUG"):
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (set MLOPS_SPEC_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
