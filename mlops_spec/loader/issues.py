@@ -84,6 +84,14 @@ def allowed_keys(root: type[BaseModel], path: Path_) -> list[str]:
     return sorted(keys)
 
 
+_PATTERN_HINTS = {
+    "name": "use lower-case letters, digits, '-' and '_', like credit-default",
+    "owner": "an email address, like risk-ml@example.com",
+    "estimator": "a dotted class path, like sklearn.ensemble.HistGradientBoostingClassifier",
+    "alias": "lower-case letters, digits, '-' and '_'",
+}
+
+
 def issues_from_validation(
     error: ValidationError,
     *,
@@ -137,10 +145,8 @@ def issues_from_validation(
                 ]
                 close = difflib.get_close_matches(str(item.get("input")), options, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else None
-        if (kind == "string_pattern_mismatch" and key.endswith("metadata.name")) or key == (
-            "metadata.name"
-        ):
-            hint = "use lower-case letters, digits, '-' and '_' (a slug such as credit-default)"
+        if kind == "string_pattern_mismatch":
+            hint = _PATTERN_HINTS.get(key.rsplit(".", 1)[-1])
         marker = (key, message)
         if marker in seen:
             continue

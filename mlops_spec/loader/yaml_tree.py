@@ -79,7 +79,8 @@ def parse_yaml(text: str, file: str, env: dict[str, str] | None = None) -> Parse
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = f"invalid YAML: {exc.problem or exc.context}"
+        parts = [part for part in (exc.context, exc.problem) if part]
+        message = "invalid YAML: " + ", ".join(parts)
         hint = (
             "indent with spaces, not tabs"
             if "\\t" in str(exc) or "\t" in str(exc.problem)
@@ -135,7 +136,7 @@ class _Builder:
             if self.nodes == MAX_NODES + 1:
                 self._problem(
                     node,
-                    path,
+                    (),
                     f"the document expands to more than {MAX_NODES} values",
                     "remove repeated anchors/aliases",
                 )

@@ -1,0 +1,17 @@
+"""Test-wide settings: quiet, offline libraries and a project root that is this checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+for key, value in {
+    "DO_NOT_TRACK": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "WHYLOGS_NO_ANALYTICS": "True",
+    "FEAST_USAGE": "False",
+}.items():
+    os.environ.setdefault(key, value)

@@ -1,0 +1,109 @@
+"""Loader behaviour beyond the corpus: interpolation, policies, hashing, positions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_spec.errors import SpecError
+from mlops_spec.loader import load_spec
+from mlops_spec.settings import Settings
+from mlops_spec.spec import ThresholdGate
+
+CORPUS_BASE = (Path(__file__).resolve().parents[1] / "corpus" / "base.yaml").read_text()
+
+
+def _project(tmp_path: Path, spec_text: str, **files: str) -> tuple[Path, Settings]:
+    for name, text in files.items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    spec = tmp_path / "specs" / "s.yaml"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text(spec_text)
+    return spec, Settings(project_root=tmp_path)
+
+
+def test_base_spec_is_valid(tmp_path: Path) -> None:
+    spec, settings = _project(tmp_path, CORPUS_BASE)
+    loaded = load_spec(spec, settings)
+    assert loaded.spec.metadata.name == "corpus-case"
+    assert len(loaded.content_hash) == 64
+
+
+def test_env_interpolation_types_plain_scalars(tmp_path: Path) -> None:
+    text = CORPUS_BASE.replace("n_trials: 5", "n_trials: ${TRIALS}").replace(
+        "data/rows.parquet", "${DATA_DIR:-data}/rows.parquet"
+    )
+    spec, settings = _project(tmp_path, text)
+    loaded = load_spec(spec, settings, env={"TRIALS": "17"})
+    assert loaded.spec.tuning is not None and loaded.spec.tuning.n_trials == 17
+    assert loaded.spec.data.entities == "data/rows.parquet"
+    other = load_spec(spec, settings, env={"TRIALS": "17", "DATA_DIR": "elsewhere"})
+    assert other.spec.data.entities == "elsewhere/rows.parquet"
+    assert other.content_hash != loaded.content_hash
+
+
+def test_dollar_escape(tmp_path: Path) -> None:
+    text = CORPUS_BASE.replace("a case of the bad-input corpus", "'costs $$5 per ${UNIT}'")
+    spec, settings = _project(tmp_path, text)
+    loaded = load_spec(spec, settings, env={"UNIT": "run"})
+    assert loaded.spec.metadata.description == "costs $5 per run"
+
+
+def test_policy_merged_under_spec(tmp_path: Path) -> None:
+    policy = (
+        "kind: Policy\nextends: policies/base.yaml\ngovernance:\n"
+        "  gates: [{metric: accuracy, min: 0.6}]\n  promotion: {approval: required}\n"
+    )
+    base = "kind: Policy\ngovernance:\n  required_metadata: [owner]\n"
+    text = CORPUS_BASE.replace("governance:\n", "governance:\n  policy: policies/team.yaml\n")
+    spec, settings = _project(tmp_path, text, **{
+        "policies/team.yaml": policy, "policies/base.yaml": base,
+    })
+    loaded = load_spec(spec, settings)
+    governance = loaded.spec.governance
+    # the spec's gates replace the policy's list; mappings merge key by key
+    assert governance.gates == [ThresholdGate(metric="roc_auc", min=0.7)]
+    assert governance.promotion.approval == "required"
+    assert governance.required_metadata == ["owner"]
+    assert [Path(s).name for s in loaded.sources] == ["s.yaml", "team.yaml", "base.yaml"]
+
+
+def test_hash_ignores_formatting(tmp_path: Path) -> None:
+    spec, settings = _project(tmp_path, CORPUS_BASE)
+    first = load_spec(spec, settings).content_hash
+    spec.write_text("# a comment\n" + CORPUS_BASE.replace("n_trials: 5", "n_trials:    5"))
+    assert load_spec(spec, settings).content_hash == first
+    spec.write_text(CORPUS_BASE.replace("n_trials: 5", "n_trials: 6"))
+    assert load_spec(spec, settings).content_hash != first
+
+
+def test_every_issue_reported(tmp_path: Path) -> None:
+    text = CORPUS_BASE.replace("n_trials: 5", "n_trails: 5").replace("ownr", "x").replace(
+        "  owner: team@example.com", "  ownr: team@example.com"
+    )
+    spec, settings = _project(tmp_path, text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec, settings)
+    keys = {issue.key_path for issue in caught.value.issues}
+    assert {"tuning.n_trails", "metadata.ownr", "metadata.owner"} <= keys
+
+
+def test_outside_root_allowed_by_settings(tmp_path: Path) -> None:
+    text = CORPUS_BASE.replace("data/rows.parquet", "/srv/shared/rows.parquet")
+    spec, _ = _project(tmp_path, text)
+    settings = Settings(project_root=tmp_path, allow_paths_outside_root=True)
+    assert load_spec(spec, settings).spec.data.entities == "/srv/shared/rows.parquet"
+
+
+def test_extra_estimators_from_settings(tmp_path: Path) -> None:
+    text = CORPUS_BASE.replace(
+        "sklearn.ensemble.HistGradientBoostingClassifier", "sklearn.tree.DecisionTreeClassifier"
+    )
+    spec, _ = _project(tmp_path, text)
+    with pytest.raises(SpecError):
+        load_spec(spec, Settings(project_root=tmp_path))
+    settings = Settings(project_root=tmp_path, extra_estimators=["sklearn.tree.DecisionTreeClassifier"])
+    assert load_spec(spec, settings).spec.model.estimator.endswith("DecisionTreeClassifier")

@@ -1,0 +1,50 @@
+"""Spec value types: durations, cron, metric directions, JSON Schema currency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_spec.schema import SCHEMA_PATH, schema_text
+from mlops_spec.spec import TASK_METRICS, Task, higher_is_better
+from mlops_spec.spec.common import check_cron, parse_duration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("10m", 600), ("90s", 90), ("1h30m", 5400), ("2d", 172800), (45, 45), ("250ms", 0.25)],
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["10 minutes", "m10", "", "-5m", "0s", True, "1x"])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_cron() -> None:
+    assert check_cron("*/5 * * * 1-5") == "*/5 * * * 1-5"
+    with pytest.raises(ValueError):
+        check_cron("0 25 * * *")
+
+
+def test_every_task_has_metrics_with_direction() -> None:
+    for task in Task:
+        assert TASK_METRICS[task]
+    assert higher_is_better("roc_auc") and not higher_is_better("rmse")
+
+
+def test_committed_schema_is_current() -> None:
+    committed = (ROOT / SCHEMA_PATH).read_text()
+    assert committed == schema_text(), "run `mlops-spec schema -o schema/mlops-spec.schema.json`"
+
+
+def test_specs_carry_schema_header() -> None:
+    for spec in (ROOT / "specs").glob("*.yaml"):
+        first = spec.read_text().splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../schema/mlops-spec.schema.json", spec
