@@ -83,7 +83,7 @@ def _read(path: Path, skiprows: int) -> pd.DataFrame:
         skipinitialspace=True,
         na_values="?",
         keep_default_na=False,
-        dtype={name: "string" for name in _COLUMNS if name not in _INT_COLUMNS + ("fnlwgt",)},
+        dtype={name: "string" for name in _COLUMNS if name not in (*_INT_COLUMNS, "fnlwgt")},
     )
     # adult.test writes its labels as ">50K." and "<=50K."
     frame["income"] = frame["income"].str.rstrip(".")

@@ -147,8 +147,12 @@ class _Loading:
             self.add(where, key, f"policy cycle: {cycle}", "remove one of the extends")
             return {}, {}
         if not full.is_file():
-            self.add(where, key, f"policy file '{written}' not found",
-                     "check the path; it is relative to the project root")
+            self.add(
+                where,
+                key,
+                f"policy file '{written}' not found",
+                "check the path; it is relative to the project root",
+            )
             return {}, {}
         parsed = self.document(full)
         if parsed is None:

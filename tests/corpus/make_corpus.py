@@ -27,7 +27,7 @@ CASES: dict[str, str] = {
     "duplicate_section": BASE + "model:\n  task: regression\n",
     "python_object_tag": edit(
         "  estimator: sklearn.ensemble.HistGradientBoostingClassifier",
-        "  estimator: !!python/object/apply:os.system [\"echo pwned\"]",
+        '  estimator: !!python/object/apply:os.system ["echo pwned"]',
     ),
     "python_name_tag": edit("  n_trials: 5", "  n_trials: !!python/name:os.system"),
     "custom_include_tag": edit("  service: svc_v1", "  service: !include other.yaml"),
@@ -63,9 +63,7 @@ CASES: dict[str, str] = {
         "  estimator: sklearn.ensemble.HistGradientBoostingClassifier",
         "  estimator: __import__('os').system('echo pwned')",
     ),
-    "label_listed_as_feature": edit(
-        "  service: svc_v1", "  refs: [applicant:income, applicant:y]"
-    ),
+    "label_listed_as_feature": edit("  service: svc_v1", "  refs: [applicant:income, applicant:y]"),
     "service_and_refs": edit("  service: svc_v1", "  service: svc_v1\n  refs: [a:b]"),
     "feature_ref_without_view": edit("  service: svc_v1", "  refs: [income]"),
     "tuning_metric_wrong_task": edit("  metric: roc_auc", "  metric: rmse"),
@@ -76,11 +74,13 @@ CASES: dict[str, str] = {
         "{metric: roc_auc, min: 0.7}\n    - {compare_to: champion, metric: roc_auc, "
         "max_regression: -0.1}",
     ),
-    "search_space_reversed": edit("{float: [0.01, 0.3], log: true}",
-                                  "{float: [0.3, 0.01], log: true}"),
+    "search_space_reversed": edit(
+        "{float: [0.01, 0.3], log: true}", "{float: [0.3, 0.01], log: true}"
+    ),
     "search_space_unknown_kind": edit("{float: [0.01, 0.3], log: true}", "{floats: [0.01, 0.3]}"),
-    "search_space_log_nonpositive": edit("{float: [0.01, 0.3], log: true}",
-                                         "{float: [0.0, 0.3], log: true}"),
+    "search_space_log_nonpositive": edit(
+        "{float: [0.01, 0.3], log: true}", "{float: [0.0, 0.3], log: true}"
+    ),
     "split_test_size_too_big": edit("model:\n", "split: {test_size: 1.5}\nmodel:\n"),
     "split_method_unknown": edit("model:\n", "split: {method: temporal}\nmodel:\n"),
     "task_unknown": edit("  task: binary_classification", "  task: binary_clasification"),
@@ -98,15 +98,17 @@ CASES: dict[str, str] = {
         "  task: binary_classification\n  estimator: sklearn.ensemble."
         "HistGradientBoostingClassifier",
         "  task: regression\n  estimator: sklearn.linear_model.Ridge",
-    ).replace("metric: roc_auc\n", "metric: rmse\n").replace(
-        "{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}"
-    ).replace(
+    )
+    .replace("metric: roc_auc\n", "metric: rmse\n")
+    .replace("{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}")
+    .replace(
         "governance:\n",
         "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
         "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
     ),
-    "sensitive_not_a_column": edit("  label: y\n", "  label: y\n  columns: [id, ts, y, sex]\n")
-    .replace(
+    "sensitive_not_a_column": edit(
+        "  label: y\n", "  label: y\n  columns: [id, ts, y, sex]\n"
+    ).replace(
         "governance:\n",
         "constraints:\n  fairness:\n    sensitive: [sex, race]\n    rules:\n"
         "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
@@ -115,19 +117,20 @@ CASES: dict[str, str] = {
         "governance:\n", "constraints:\n  data:\n    - {column: age}\ngovernance:\n"
     ),
     "constraint_range_reversed": edit(
-        "governance:\n", "constraints:\n  data:\n    - {column: age, in_range: [100, 0]}\n"
         "governance:\n",
+        "constraints:\n  data:\n    - {column: age, in_range: [100, 0]}\ngovernance:\n",
     ),
     "policy_cycle": edit("governance:\n", "governance:\n  policy: policies/cycle_a.yaml\n"),
     "policy_missing": edit("governance:\n", "governance:\n  policy: policies/nope.yaml\n"),
     "policy_outside_root": edit("governance:\n", "governance:\n  policy: ../../policy.yaml\n"),
-    "policy_with_typo": edit("governance:\n", "governance:\n  policy: policies/typo.yaml\n").replace(
-        "  gates:\n    - {metric: roc_auc, min: 0.7}\n", ""
-    ),
+    "policy_with_typo": edit(
+        "governance:\n", "governance:\n  policy: policies/typo.yaml\n"
+    ).replace("  gates:\n    - {metric: roc_auc, min: 0.7}\n", ""),
     "path_outside_root": edit("  entities: data/rows.parquet", "  entities: ../../etc/passwd"),
     "absolute_path": edit("  entities: data/rows.parquet", "  entities: /etc/passwd"),
-    "env_var_missing": edit("  entities: data/rows.parquet",
-                            "  entities: ${CORPUS_UNSET_VARIABLE}/rows.parquet"),
+    "env_var_missing": edit(
+        "  entities: data/rows.parquet", "  entities: ${CORPUS_UNSET_VARIABLE}/rows.parquet"
+    ),
     "required_metadata_missing": edit(
         "  gates:\n", "  required_metadata: [cost_center]\n  gates:\n"
     ),
@@ -135,7 +138,8 @@ CASES: dict[str, str] = {
     "retrain_without_batch": BASE + "monitoring:\n  on_drift: retrain\n",
     "alias_bomb": (
         "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
         "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
     ),
     "label_is_entity_key": edit("  label: y", "  label: id"),

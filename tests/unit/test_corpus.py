@@ -49,7 +49,9 @@ def test_case_gives_expected_issue(case: str, in_corpus: Settings) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
-def test_case_through_cli(case: str, in_corpus: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_case_through_cli(
+    case: str, in_corpus: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["validate", f"cases/{case}.yaml"])
     out, err = capsys.readouterr()
     assert code == 1
@@ -100,7 +102,10 @@ def test_whole_corpus_in_a_real_process() -> None:
     """One cold CLI process over every case: all reported, exit 1, no traceback."""
     result = subprocess.run(
         [sys.executable, "-m", "mlops_spec.cli", "validate", "cases"],
-        cwd=CORPUS, capture_output=True, text=True, timeout=120,
+        cwd=CORPUS,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "HOME": str(CORPUS)},
     )
     assert result.returncode == 1

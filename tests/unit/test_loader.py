@@ -59,9 +59,14 @@ def test_policy_merged_under_spec(tmp_path: Path) -> None:
     )
     base = "kind: Policy\ngovernance:\n  required_metadata: [owner]\n"
     text = CORPUS_BASE.replace("governance:\n", "governance:\n  policy: policies/team.yaml\n")
-    spec, settings = _project(tmp_path, text, **{
-        "policies/team.yaml": policy, "policies/base.yaml": base,
-    })
+    spec, settings = _project(
+        tmp_path,
+        text,
+        **{
+            "policies/team.yaml": policy,
+            "policies/base.yaml": base,
+        },
+    )
     loaded = load_spec(spec, settings)
     governance = loaded.spec.governance
     # the spec's gates replace the policy's list; mappings merge key by key
@@ -81,8 +86,10 @@ def test_hash_ignores_formatting(tmp_path: Path) -> None:
 
 
 def test_every_issue_reported(tmp_path: Path) -> None:
-    text = CORPUS_BASE.replace("n_trials: 5", "n_trails: 5").replace("ownr", "x").replace(
-        "  owner: team@example.com", "  ownr: team@example.com"
+    text = (
+        CORPUS_BASE.replace("n_trials: 5", "n_trails: 5")
+        .replace("ownr", "x")
+        .replace("  owner: team@example.com", "  ownr: team@example.com")
     )
     spec, settings = _project(tmp_path, text)
     with pytest.raises(SpecError) as caught:
@@ -105,5 +112,7 @@ def test_extra_estimators_from_settings(tmp_path: Path) -> None:
     spec, _ = _project(tmp_path, text)
     with pytest.raises(SpecError):
         load_spec(spec, Settings(project_root=tmp_path))
-    settings = Settings(project_root=tmp_path, extra_estimators=["sklearn.tree.DecisionTreeClassifier"])
+    settings = Settings(
+        project_root=tmp_path, extra_estimators=["sklearn.tree.DecisionTreeClassifier"]
+    )
     assert load_spec(spec, settings).spec.model.estimator.endswith("DecisionTreeClassifier")

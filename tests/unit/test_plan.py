@@ -34,7 +34,9 @@ def test_plan_matches_golden(spec: Path, at_root: Settings) -> None:
         golden = GOLDEN / f"{spec.stem}{suffix}"
         if UPDATE:
             golden.write_text(text)
-        assert text == golden.read_text(), f"plan changed; review and run UPDATE_GOLDEN=1 ({golden})"
+        assert text == golden.read_text(), (
+            f"plan changed; review and run UPDATE_GOLDEN=1 ({golden})"
+        )
 
 
 def test_plan_order_and_guards(at_root: Settings) -> None:
@@ -53,7 +55,8 @@ def test_plan_imports_no_heavy_library() -> None:
         "heavy = {'prefect','mlflow','feast','whylogs','optuna','sklearn','pandas','numpy'};"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,312 @@
+"""scikit-learn adapter: turn a spec's dotted estimator name and params into a fitted pipeline.
+
+The spec names an estimator as text, so this is the one place where text becomes code. The
+allow-list is checked *before* anything is imported, nothing is ever evaluated, and every
+parameter name is checked against the estimator's own ``get_params()`` so a typo fails with a
+hint instead of deep inside ``fit``.
+
+Preprocessing is chosen per estimator family because the right encoding differs: tree models
+want compact ordinal codes and handle NaN themselves, linear models need imputation, scaling and
+one-hot columns. Both pipelines accept the same raw frame (any mix of numeric, string,
+categorical, boolean and pandas nullable columns) so training and serving never diverge.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, is_classifier, is_regressor
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.utils import get_tags
+from threadpoolctl import threadpool_limits
+
+from mlops_spec.errors import StepError
+from mlops_spec.settings import DEFAULT_ALLOWED_ESTIMATORS
+from mlops_spec.spec.metrics import Task
+
+DEFAULT_ALLOWED: frozenset[str] = frozenset(DEFAULT_ALLOWED_ESTIMATORS)
+PREPROCESS_STEP = "preprocess"
+MODEL_STEP = "model"
+
+# Estimators whose training can be grown in steps, with the parameter that measures growth.
+# Reporting a validation score after each step is what lets an Optuna pruner stop bad trials.
+_WARM_START_GROWTH: dict[str, str] = {
+    "HistGradientBoostingClassifier": "max_iter",
+    "HistGradientBoostingRegressor": "max_iter",
+    "RandomForestClassifier": "n_estimators",
+    "RandomForestRegressor": "n_estimators",
+}
+_PARTIAL_FIT = frozenset({"SGDClassifier", "SGDRegressor"})
+# partial_fit ignores ``tol``, so SGD's default max_iter=1000 would mean 1000 epochs; cap it.
+MAX_SGD_EPOCHS = 50
+
+
+def resolve_estimator(dotted: str, allowed: frozenset[str]) -> type:
+    """Import the estimator class named ``package.module.Class`` if, and only if, it is allowed.
+
+    The allow-list check comes first so a spec can never make the process import arbitrary code
+    (importing a module runs it).
+    """
+    if dotted not in allowed:
+        close = difflib.get_close_matches(dotted, sorted(allowed), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise StepError(
+            f"estimator '{dotted}' is not in the allow-list{hint} "
+            f"(allowed: {', '.join(sorted(allowed))}; add more with MLOPS_SPEC_EXTRA_ESTIMATORS)"
+        )
+    module_name, _, class_name = dotted.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise StepError(f"cannot import module '{module_name}' for '{dotted}': {exc}") from exc
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not hasattr(cls, "fit"):
+        raise StepError(f"'{dotted}' is not an estimator class (no such class with a fit method)")
+    return cls
+
+
+def split_columns(df: pd.DataFrame, feature_columns: list[str]) -> tuple[list[str], list[str]]:
+    """Sort features into numeric and categorical by dtype; booleans count as categorical.
+
+    Datetime-like features are refused: they would silently become integers, and time is
+    better expressed as engineered features (age, day of week) upstream.
+    """
+    missing = [c for c in feature_columns if c not in df.columns]
+    if missing:
+        raise StepError(f"feature columns {missing} are not in the training frame")
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for column in feature_columns:
+        dtype = df[column].dtype
+        if (
+            pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_object_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+        ):
+            categorical.append(column)
+        elif pd.api.types.is_numeric_dtype(dtype):
+            numeric.append(column)
+        else:
+            raise StepError(
+                f"feature column '{column}' has dtype {dtype}, which is neither numeric nor "
+                "categorical; derive numeric features from it first"
+            )
+    return numeric, categorical
+
+
+def _as_float(X: Any) -> pd.DataFrame:
+    """Numbers as float64 with NaN: pandas nullable Int64/Float64 carry pd.NA, which sklearn
+    refuses to put into a numpy array."""
+    return pd.DataFrame(X).astype("float64")
+
+
+def _as_text(X: Any) -> pd.DataFrame:
+    """Categories as plain strings with NaN for missing.
+
+    Encoders reject pd.NA, mixed str/number columns and (SimpleImputer) bool dtype; mapping
+    every present value to its text form makes all of those one uniform case, at fit and at
+    predict time alike.
+    """
+    frame = pd.DataFrame(X).astype(object)
+    return frame.where(frame.isna(), frame.astype(str)).where(frame.notna(), np.nan)
+
+
+def _family(cls: type) -> str:
+    """Tree ensembles are scale-invariant and split on ordinal codes; everything else is
+    treated as linear (imputed, scaled, one-hot), which is the safe default."""
+    module = cls.__module__
+    return "tree" if module.startswith(("sklearn.ensemble", "sklearn.tree")) else "linear"
+
+
+def check_params(dotted: str, names: list[str], cls: type) -> None:
+    """Refuse parameter names the estimator does not have, naming the closest real one."""
+    valid = sorted(cls().get_params(deep=False))
+    for name in names:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise StepError(
+                f"'{name}' is not a parameter of {dotted}{hint} (valid: {', '.join(valid)})"
+            )
+
+
+def build_pipeline(
+    dotted: str,
+    params: Mapping[str, Any],
+    *,
+    numeric: list[str],
+    categorical: list[str],
+    task: Task,
+    allowed: frozenset[str] = DEFAULT_ALLOWED,
+    seed: int | None = None,
+) -> Pipeline:
+    """Build an unfitted ``preprocess -> model`` pipeline suited to the estimator family.
+
+    ``seed`` becomes ``random_state`` when the estimator has one and params do not set it, so
+    two runs of the same spec train the same model (HistGradientBoosting's early-stopping split
+    is random otherwise).
+    """
+    cls = resolve_estimator(dotted, allowed)
+    check_params(dotted, list(params), cls)
+    full_params = dict(params)
+    if seed is not None and "random_state" in cls().get_params(deep=False):
+        full_params.setdefault("random_state", seed)
+    family = _family(cls)
+    if family == "tree" and cls.__name__.startswith("HistGradientBoosting"):
+        # Categorical columns come first in the transformed matrix (see below).
+        full_params.setdefault("categorical_features", list(range(len(categorical))) or None)
+    try:
+        estimator = cls(**full_params)
+    except (TypeError, ValueError) as exc:
+        raise StepError(f"cannot build {dotted} with params {full_params}: {exc}") from exc
+    _check_task(dotted, estimator, task)
+
+    transformers: list[tuple[str, Any, list[str]]] = []
+    if family == "tree":
+        if categorical:
+            max_bins = int(full_params.get("max_bins", 255))
+            encoder = OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=-1,
+                encoded_missing_value=-1,
+                # HistGradientBoosting refuses categoricals with more codes than bins.
+                max_categories=max_bins if cls.__name__.startswith("HistGradient") else None,
+            )
+            transformers.append(
+                ("categorical", Pipeline([("text", _text()), ("encode", encoder)]), categorical)
+            )
+        if numeric:
+            steps: list[tuple[str, Any]] = [("float", _float())]
+            if not get_tags(estimator).input_tags.allow_nan:
+                steps.append(("impute", SimpleImputer(strategy="median")))
+            transformers.append(("numeric", Pipeline(steps), numeric))
+    else:
+        if categorical:
+            transformers.append(
+                (
+                    "categorical",
+                    Pipeline(
+                        [
+                            ("text", _text()),
+                            ("impute", SimpleImputer(strategy="most_frequent")),
+                            ("encode", OneHotEncoder(handle_unknown="ignore")),
+                        ]
+                    ),
+                    categorical,
+                )
+            )
+        if numeric:
+            transformers.append(
+                (
+                    "numeric",
+                    Pipeline(
+                        [
+                            ("float", _float()),
+                            ("impute", SimpleImputer(strategy="median")),
+                            ("scale", StandardScaler()),
+                        ]
+                    ),
+                    numeric,
+                )
+            )
+    if not transformers:
+        raise StepError("no feature columns: a model needs at least one numeric or categorical")
+    preprocess = ColumnTransformer(transformers, remainder="drop")
+    return Pipeline([(PREPROCESS_STEP, preprocess), (MODEL_STEP, estimator)])
+
+
+def _text() -> FunctionTransformer:
+    return FunctionTransformer(_as_text, feature_names_out="one-to-one")
+
+
+def _float() -> FunctionTransformer:
+    return FunctionTransformer(_as_float, feature_names_out="one-to-one")
+
+
+def _check_task(dotted: str, estimator: BaseEstimator, task: Task) -> None:
+    wants_classifier = task is not Task.regression
+    if wants_classifier and not is_classifier(estimator):
+        raise StepError(f"{dotted} is not a classifier but the task is {task.value}")
+    if not wants_classifier and not is_regressor(estimator):
+        raise StepError(f"{dotted} is not a regressor but the task is {task.value}")
+
+
+def is_iterative(pipeline: Pipeline) -> bool:
+    """True when ``fit_in_steps`` can report intermediate scores for this pipeline's model."""
+    model = pipeline.named_steps[MODEL_STEP]
+    name = type(model).__name__
+    if name in _WARM_START_GROWTH:
+        return True
+    # class_weight='balanced' is not supported by partial_fit.
+    return name in _PARTIAL_FIT and getattr(model, "class_weight", None) != "balanced"
+
+
+def fit_in_steps(
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y: Any,
+    *,
+    n_steps: int = 5,
+    n_threads: int | None = None,
+) -> Iterator[int]:
+    """Fit ``pipeline`` in about ``n_steps`` growing stages, yielding the stage index after each.
+
+    Between yields the pipeline is a usable fitted model, so the caller can score it and stop
+    early (Optuna pruning). Tree ensembles grow through ``warm_start`` (more boosting iterations
+    or trees); SGD runs ``partial_fit`` epochs; other estimators fit once and yield once. The
+    preprocessing is fitted once, not per stage. ``n_threads`` caps OpenMP threads for the fit,
+    so parallel trials do not oversubscribe the cores.
+    """
+    preprocess = pipeline.named_steps[PREPROCESS_STEP]
+    model = pipeline.named_steps[MODEL_STEP]
+    name = type(model).__name__
+    Xt = preprocess.fit_transform(X, y)
+    if not is_iterative(pipeline):
+        with _limited(n_threads):
+            model.fit(Xt, y)
+        yield 0
+        return
+    if name in _WARM_START_GROWTH:
+        growth = _WARM_START_GROWTH[name]
+        total = int(model.get_params()[growth])
+        schedule = _schedule(total, n_steps)
+        original_warm_start = model.warm_start
+        model.set_params(warm_start=True)
+        try:
+            for index, size in enumerate(schedule):
+                model.set_params(**{growth: size})
+                with _limited(n_threads):
+                    model.fit(Xt, y)
+                yield index
+        finally:
+            model.set_params(warm_start=original_warm_start, **{growth: total})
+        return
+    epochs = max(1, min(int(model.get_params()["max_iter"]), MAX_SGD_EPOCHS))
+    done = 0
+    extra = {"classes": np.unique(np.asarray(y))} if is_classifier(model) else {}
+    for index, target in enumerate(_schedule(epochs, n_steps)):
+        while done < target:
+            model.partial_fit(Xt, y, **(extra if done == 0 else {}))
+            done += 1
+        yield index
+
+
+def _limited(n_threads: int | None) -> AbstractContextManager[object]:
+    """A fresh OpenMP thread cap per use: ``threadpool_limits`` applies at construction."""
+    return threadpool_limits(n_threads, user_api="openmp") if n_threads else nullcontext()
+
+
+def _schedule(total: int, n_steps: int) -> list[int]:
+    """Increasing sizes ending at ``total``: ``_schedule(100, 5) == [20, 40, 60, 80, 100]``."""
+    sizes = sorted({max(1, round(total * (i + 1) / n_steps)) for i in range(max(1, n_steps))})
+    return sizes

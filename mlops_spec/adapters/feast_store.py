@@ -1,0 +1,414 @@
+"""Feast behind a small typed interface: apply a repo, retrieve point-in-time features, materialize.
+
+This is the only module that imports ``feast``, and it does so inside functions: importing Feast
+costs about 5 s, which commands such as ``validate`` and ``plan`` must not pay.
+
+Two guarantees are added on top of Feast, because Feast does not give them:
+
+* Rows in == rows out, in the caller's order. Feast's offline stores return rows in their own
+  order and some of them drop or collapse rows (the default file store collapses entity rows
+  sharing a key and timestamp). Each request row carries a row number; the result is checked
+  against it and put back in order, or ``FeatureJoinError`` is raised.
+* Missing or unreadable parquet sources fail up front with ``DataSourceError`` naming the file,
+  instead of a DuckDB error from deep inside a query.
+
+``apply_repo`` loads the repo's definition files itself rather than calling Feast's CLI helper,
+which changes the process's working directory and calls ``sys.exit`` on bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from mlops_spec.errors import DataSourceError, FeatureJoinError, StepError
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "feature_store.yaml"
+ROW_COLUMN = "__mlops_spec_row__"
+
+
+@dataclass(frozen=True)
+class RetrievedFeatures:
+    """Entity rows joined point-in-time with their features, plus what produced them.
+
+    ``frame`` has exactly the caller's rows, in the caller's order and with the caller's index;
+    ``registry_fingerprint`` hashes the definitions used (service, views, entities, sources), so
+    two runs with equal fingerprints read the same features from the same files.
+    """
+
+    frame: pd.DataFrame
+    feature_refs: tuple[str, ...]
+    feature_columns: tuple[str, ...]
+    registry_fingerprint: str
+
+
+def apply_repo(repo_path: Path) -> bool:
+    """Register the repo's definitions, like ``feast apply``; returns whether anything changed.
+
+    A dry-run plan is computed first and nothing is written when it is empty, so calling this
+    before every run is cheap and leaves the registry untouched.
+    """
+    from feast.diff.property_diff import TransitionType
+    from feast.repo_operations import extract_objects_for_apply_delete
+
+    store = _open_store(repo_path)
+    contents = _load_repo_contents(_resolve_repo(repo_path), store.config.project)
+    for source in contents.data_sources:
+        _check_source(source)
+    try:
+        registry_diff: Any
+        registry_diff, infra_diff, new_infra = store.plan(contents)
+        diffs: list[Any] = [*registry_diff.feast_object_diffs, *infra_diff.infra_object_diffs]
+        if all(diff.transition_type == TransitionType.UNCHANGED for diff in diffs):
+            log.info("feast registry already up to date for %s", repo_path)
+            return False
+        internals: Any = store
+        if internals._should_use_plan():
+            # What `feast apply` does for a local provider with SQLite: it also records the
+            # online tables in the registry, so the next plan sees no infrastructure change.
+            internals._apply_diffs(registry_diff, infra_diff, new_infra)
+        else:
+            split: Any = extract_objects_for_apply_delete
+            to_apply, to_delete, _, _ = split(store.config.project, store.registry, contents)
+            store.apply(to_apply, objects_to_delete=to_delete, partial=False)
+    except _feast_error() as exc:
+        raise StepError(f"feast apply failed for {repo_path}: {exc}") from exc
+    log.info("feast registry updated for %s:\n%s", repo_path, registry_diff.to_string())
+    return True
+
+
+def retrieve_features(
+    repo_path: Path,
+    entity_df: pd.DataFrame,
+    *,
+    service: str | None = None,
+    refs: Sequence[str] | None = None,
+    timestamp_column: str = "event_timestamp",
+) -> RetrievedFeatures:
+    """Join ``entity_df`` point-in-time with a feature service's (or explicit refs') features.
+
+    Exactly one of ``service`` and ``refs`` (``"view:feature"``) is given. Only join keys and the
+    timestamp are sent to Feast (naive timestamps are taken as UTC); the caller's other columns
+    (labels, groups) come back untouched. A caller column that shares a feature's name must
+    hold the same values, else the join is ambiguous and ``FeatureJoinError`` is raised.
+    """
+    if (service is None) == (refs is None):
+        raise ValueError("give exactly one of service= or refs=")
+    store = _open_store(repo_path)
+    try:
+        feature_service = store.get_feature_service(service) if service is not None else None
+        feature_refs = (
+            _service_refs(feature_service) if feature_service is not None else tuple(refs or ())
+        )
+        views = _views_for(store, feature_refs)
+    except _feast_error() as exc:
+        raise StepError(f"feast definitions not found in {repo_path}: {exc}") from exc
+    if not feature_refs:
+        raise StepError("no features requested")
+    for view in views:
+        _check_source(view.batch_source)
+    join_keys = sorted({key for view in views for key in view.join_keys})
+    request = _request_frame(entity_df, join_keys, timestamp_column)
+    try:
+        job = store.get_historical_features(
+            entity_df=request,
+            features=feature_service if feature_service is not None else list(feature_refs),
+            full_feature_names=False,
+        )
+        joined = job.to_df()
+    except _feast_error() as exc:
+        raise StepError(f"feast historical retrieval failed: {exc}") from exc
+    feature_columns = tuple(ref.split(":", 1)[1] for ref in feature_refs)
+    features = _restore_order(joined, len(request), feature_columns)
+    frame = _attach(entity_df, features)
+    fingerprint = _fingerprint(store.config.project, feature_service, views, store)
+    return RetrievedFeatures(frame, feature_refs, feature_columns, fingerprint)
+
+
+def materialize(
+    repo_path: Path, start: datetime, end: datetime, *, views: Sequence[str] | None = None
+) -> None:
+    """Load feature values with event times in ``[start, end]`` into the online store."""
+    store = _open_store(repo_path)
+    try:
+        targets = [store.get_feature_view(name) for name in views] if views else None
+        for view in targets or store.list_feature_views():
+            _check_source(view.batch_source)
+        store.materialize(start, end, feature_views=list(views) if views else None)
+    except _feast_error() as exc:
+        raise StepError(f"feast materialize failed for {repo_path}: {exc}") from exc
+
+
+# --- repo and store -------------------------------------------------------------------------
+
+
+def _resolve_repo(repo_path: Path) -> Path:
+    repo = repo_path.resolve()
+    if not (repo / CONFIG_NAME).is_file():
+        raise StepError(f"not a Feast repo (no {CONFIG_NAME}): {repo}")
+    return repo
+
+
+def _open_store(repo_path: Path) -> FeatureStore:
+    from feast import FeatureStore
+
+    repo = _resolve_repo(repo_path)
+    try:
+        store = FeatureStore(repo_path=str(repo))
+    except Exception as exc:  # a bad YAML surfaces as pydantic, yaml or Feast errors
+        raise StepError(f"cannot open Feast repo {repo}: {exc}") from exc
+    # Feast creates the registry's folder but not its parents: make the state folder first,
+    # so a fresh checkout works before anything else has written under .mlops/.
+    for configured in (store.config.registry.path, getattr(store.config.online_store, "path", "")):
+        if configured and "://" not in configured:
+            (repo / configured).parent.mkdir(parents=True, exist_ok=True)
+    return store
+
+
+def _feast_error() -> type[Exception]:
+    from feast.errors import FeastError
+
+    return FeastError
+
+
+@contextmanager
+def _repo_on_path(repo: Path, module_names: list[str]) -> Iterator[None]:
+    """Make the repo's files importable by their plain names, then forget them again.
+
+    Definition files import each other by plain name (``from demo_entities import person``), as
+    ``feast apply`` allows. Forgetting the modules afterwards means a second repo (a test's copy)
+    with the same file names is imported afresh instead of served from ``sys.modules``.
+    """
+    for name in module_names:
+        if name in sys.modules and not _is_repo_module(sys.modules[name]):
+            raise StepError(f"Feast repo file {name}.py shadows the imported module {name!r}")
+    saved_bytecode_flag = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # keep __pycache__ out of the repo, as feast apply does
+    sys.path.insert(0, str(repo))
+    for name in module_names:
+        sys.modules.pop(name, None)
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        for name in module_names:
+            sys.modules.pop(name, None)
+        if str(repo) in sys.path:
+            sys.path.remove(str(repo))
+        sys.dont_write_bytecode = saved_bytecode_flag
+
+
+def _is_repo_module(module: Any) -> bool:
+    """Whether a loaded module came from some Feast repo (ours or a copy), so may be replaced."""
+    origin = getattr(module, "__file__", None)
+    return origin is not None and (Path(origin).parent / CONFIG_NAME).is_file()
+
+
+def _load_repo_contents(repo: Path, project: str) -> Any:
+    """The Feast objects defined in the repo's ``.py`` files, as ``feast apply`` would see them."""
+    from feast import Project
+    from feast.feature_view import DUMMY_ENTITY
+    from feast.repo_operations import get_repo_files
+
+    files = get_repo_files(repo)  # honours .feastignore
+    names = [".".join(path.relative_to(repo).with_suffix("").parts) for path in files]
+    with _repo_on_path(repo, names):
+        try:
+            modules = [importlib.import_module(name) for name in names]
+        except Exception as exc:
+            raise StepError(f"cannot import Feast definitions in {repo}: {exc}") from exc
+        contents = _collect(modules)
+    if not contents.projects:
+        contents.projects.append(Project(name=project, description=""))
+    elif [p.name for p in contents.projects] != [project]:
+        raise StepError(f"the repo's Project objects must be exactly one named {project!r}")
+    contents.entities.append(DUMMY_ENTITY)
+    return contents
+
+
+def _collect(modules: list[Any]) -> Any:
+    """Sort module attributes into Feast's RepoContents, each object once (by identity)."""
+    from feast import (
+        BatchFeatureView,
+        Entity,
+        FeatureService,
+        FeatureView,
+        OnDemandFeatureView,
+        Project,
+        StreamFeatureView,
+    )
+    from feast.data_source import DataSource
+    from feast.permissions.permission import Permission
+    from feast.repo_contents import RepoContents
+
+    contents = RepoContents(
+        projects=[],
+        data_sources=[],
+        feature_views=[],
+        on_demand_feature_views=[],
+        stream_feature_views=[],
+        label_views=[],
+        entities=[],
+        feature_services=[],
+        permissions=[],
+    )
+    buckets: list[tuple[type, list[Any]]] = [
+        (StreamFeatureView, contents.stream_feature_views),
+        (BatchFeatureView, contents.feature_views),
+        (FeatureView, contents.feature_views),
+        (OnDemandFeatureView, contents.on_demand_feature_views),
+        (Entity, contents.entities),
+        (FeatureService, contents.feature_services),
+        (DataSource, contents.data_sources),
+        (Permission, contents.permissions),
+        (Project, contents.projects),
+    ]
+
+    def add(obj: Any, bucket: list[Any]) -> None:
+        if not any(obj is seen for seen in bucket):
+            bucket.append(obj)
+
+    for module in modules:
+        for attr in dir(module):
+            obj = getattr(module, attr)
+            for kind, bucket in buckets:
+                if isinstance(obj, kind):
+                    add(obj, bucket)
+                    for source in (getattr(obj, "batch_source", None), _stream(obj)):
+                        if source is not None:
+                            add(source, contents.data_sources)
+                    break
+    return contents
+
+
+def _stream(obj: Any) -> Any:
+    return getattr(obj, "stream_source", None)
+
+
+def _check_source(source: Any) -> None:
+    """Fail early, naming the file, if a local parquet source is missing or unreadable."""
+    import pyarrow.parquet as pq
+    from feast import FileSource
+
+    if not isinstance(source, FileSource) or "://" in source.path:
+        return
+    path = Path(source.path)
+    if not path.is_absolute():
+        raise DataSourceError(
+            f"Feast source {source.name!r} has a relative path {source.path!r}; the DuckDB "
+            "offline store would resolve it against the working directory"
+        )
+    if not path.exists():
+        raise DataSourceError(
+            f"Feast source {source.name!r}: {path} does not exist "
+            "(run mlops_spec.demo_data.prepare_all or re-apply the repo)"
+        )
+    try:
+        pq.read_schema(path)
+    except Exception as exc:
+        raise DataSourceError(f"Feast source {source.name!r}: {path} is unreadable: {exc}") from exc
+
+
+# --- retrieval ------------------------------------------------------------------------------
+
+
+def _service_refs(feature_service: Any) -> tuple[str, ...]:
+    return tuple(
+        f"{projection.name_to_use()}:{feature.name}"
+        for projection in feature_service.feature_view_projections
+        for feature in projection.features
+    )
+
+
+def _views_for(store: FeatureStore, feature_refs: Sequence[str]) -> list[Any]:
+    names: list[str] = []
+    for ref in feature_refs:
+        view, sep, feature = ref.partition(":")
+        if not sep or not view or not feature:
+            raise StepError(f"feature ref {ref!r} is not of the form 'view:feature'")
+        if view not in names:
+            names.append(view)
+    return [store.get_feature_view(name) for name in names]
+
+
+def _request_frame(entity_df: pd.DataFrame, join_keys: list[str], ts: str) -> pd.DataFrame:
+    """Join keys, UTC timestamps and a row number: all Feast needs, nothing it could mangle."""
+    if entity_df.empty:
+        raise DataSourceError("no entity rows to retrieve features for")
+    missing = [col for col in [*join_keys, ts] if col not in entity_df.columns]
+    if missing:
+        raise DataSourceError(f"entity rows lack column(s) {missing} needed for the feature join")
+    request = entity_df[[*join_keys, ts]].reset_index(drop=True)
+    timestamps = pd.to_datetime(request[ts], utc=True)
+    if timestamps.isna().any():
+        raise DataSourceError(f"entity rows have missing {ts!r} values")
+    request[ts] = timestamps
+    request[ROW_COLUMN] = pd.RangeIndex(len(request), dtype="int64")
+    return request
+
+
+def _restore_order(joined: pd.DataFrame, rows: int, columns: tuple[str, ...]) -> pd.DataFrame:
+    if len(joined) != rows:
+        raise FeatureJoinError(
+            f"feature join returned {len(joined)} rows for {rows} entity rows; "
+            "the offline store dropped or duplicated rows"
+        )
+    order = joined[ROW_COLUMN]
+    if not order.is_unique or set(order) != set(range(rows)):
+        raise FeatureJoinError("feature join returned rows that do not map one-to-one to entities")
+    absent = [col for col in columns if col not in joined.columns]
+    if absent:
+        raise FeatureJoinError(f"feature join did not return feature column(s) {absent}")
+    return joined.sort_values(ROW_COLUMN)[list(columns)].reset_index(drop=True)
+
+
+def _attach(entity_df: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """The caller's columns as given, then the features; a shared column must agree."""
+    base = entity_df.reset_index(drop=True)
+    shared = [col for col in features.columns if col in base.columns]
+    for col in shared:
+        if not _same_values(base[col], features[col]):
+            raise FeatureJoinError(
+                f"entity column {col!r} has the same name as a feature but different values; "
+                "drop or rename it before retrieval"
+            )
+    frame = pd.concat([base, features.drop(columns=shared)], axis=1)
+    frame.index = entity_df.index
+    return frame
+
+
+def _same_values(left: pd.Series, right: pd.Series) -> bool:
+    both_missing = left.isna() & right.isna()
+    return bool((both_missing | (left.astype(object) == right.astype(object))).all())
+
+
+def _fingerprint(project: str, service: Any, views: list[Any], store: FeatureStore) -> str:
+    """Hash of the definitions behind the features: stable across re-applies that change nothing."""
+    digest = hashlib.sha256(project.encode())
+    specs: list[bytes] = []
+    if service is not None:
+        specs.append(service.to_proto().spec.SerializeToString(deterministic=True))
+    for view in views:
+        specs.append(view.to_proto().spec.SerializeToString(deterministic=True))
+        specs.append(view.batch_source.to_proto().SerializeToString(deterministic=True))
+        for entity_name in view.entities:
+            entity = store.get_entity(entity_name)
+            specs.append(entity.to_proto().spec.SerializeToString(deterministic=True))
+    for spec in sorted(specs):
+        digest.update(hashlib.sha256(spec).digest())
+    return f"sha256:{digest.hexdigest()}"

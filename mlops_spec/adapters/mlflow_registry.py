@@ -1,0 +1,511 @@
+"""MLflow model registry: log + register a fitted pipeline, aliases, promotions, audit records.
+
+The tracking half (configure, runs, params, metrics, artifacts) lives in
+:mod:`mlops_spec.adapters.mlflow_tracking` and is re-exported here, so a flow needs one import::
+
+    from mlops_spec.adapters import mlflow_registry as reg
+
+    reg.configure(settings.tracking_uri, settings.artifact_root)
+    with reg.tracked_run("churn", "train-42", {"spec": "churn.yaml"}) as run_id:
+        reg.log_params(run_id, {"model": params})
+        ...
+        info = reg.log_and_register_model(
+            pipeline, run_id=run_id, registered_name="churn", input_example=X.head(5),
+            pip_requirements=reg.pinned_requirements(), tags={"spec.sha": sha},
+        )
+        reg.promote("churn", "challenger", info.version, actor="flow", reason="trained")
+
+Registry stages are deprecated in MLflow 3; the lifecycle here is aliases (``champion``,
+``challenger``) plus version tags, and every promotion is recorded as an append-only registered
+model tag so an audit can replay it and a rollback can find the previous champion.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+import mlflow.sklearn
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from mlops_spec.adapters.mlflow_tracking import (
+    PARAM_VALUE_LIMIT,
+    _is_not_found,
+    backend_call,
+    client,
+    configure,
+    end_run,
+    experiment_id_of_run,
+    flatten_params,
+    get_or_create_experiment,
+    log_artifact_file,
+    log_dict,
+    log_figure,
+    log_metrics,
+    log_params,
+    log_table,
+    log_text,
+    set_tags,
+    start_run,
+    tracked_run,
+)
+from mlops_spec.errors import RegistryError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "PARAM_VALUE_LIMIT",
+    "SERIALIZATION_FORMAT",
+    "TRUSTED_TYPE_NAMES",
+    "TRUSTED_TYPE_PREFIXES",
+    "ModelVersionInfo",
+    "VersionRecord",
+    "backend_call",
+    "client",
+    "configure",
+    "delete_alias",
+    "describe_version",
+    "end_run",
+    "flatten_params",
+    "get_alias_version",
+    "get_or_create_experiment",
+    "load_model",
+    "log_and_register_model",
+    "log_artifact_file",
+    "log_dict",
+    "log_figure",
+    "log_metrics",
+    "log_params",
+    "log_table",
+    "log_text",
+    "pinned_requirements",
+    "promote",
+    "promotion_history",
+    "record_promotion",
+    "set_alias",
+    "set_tags",
+    "set_version_tags",
+    "start_run",
+    "tracked_run",
+    "trusted_types_for",
+]
+
+#: The one serialization decision of the project, see :func:`log_and_register_model`.
+SERIALIZATION_FORMAT = "skops"
+#: Module prefixes whose types skops may be told to trust. Everything the allowed estimators
+#: need (``TreePredictor``, ``Tree``, ``numpy.dtype``...) is under the first three; the last is
+#: the project's own preprocessing functions (``FunctionTransformer(_as_text)`` in
+#: :mod:`mlops_spec.adapters.estimators`), which skops stores by reference, never as code -
+#: so a loading environment needs ``mlops_spec`` importable.
+TRUSTED_TYPE_PREFIXES: tuple[str, ...] = (
+    "sklearn.",
+    "numpy.",
+    "scipy.",
+    "mlops_spec.adapters.estimators.",
+)
+#: Exact standard-library names that may be trusted. ``functools.partial`` appears in fitted
+#: HistGradientBoosting pipelines; skops checks the wrapped function's name separately, so
+#: trusting the wrapper does not trust what it wraps.
+TRUSTED_TYPE_NAMES: frozenset[str] = frozenset({"functools.partial"})
+#: Packages a served model needs; pinned to the versions installed here.
+DEFAULT_REQUIREMENTS: tuple[str, ...] = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
+
+_MODEL_ARTIFACT_NAME = "model"
+_EXAMPLE_ROWS = 5
+_PROMOTION_PREFIX = "promotion."
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """What registration produced: enough to set an alias, tag the version or load it back."""
+
+    name: str
+    version: int
+    run_id: str
+    model_uri: str  # models:/<name>/<version>
+    model_id: str  # MLflow 3 LoggedModel id (models:/<model_id> is the artifact location)
+    trusted_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """Everything an audit shows about one registered version (see ``mlops-spec audit``)."""
+
+    name: str
+    version: int
+    aliases: tuple[str, ...]
+    status: str
+    created_at: str  # ISO 8601, UTC
+    run_id: str | None
+    model_id: str | None
+    source: str
+    version_tags: dict[str, str] = field(default_factory=dict)
+    run_params: dict[str, str] = field(default_factory=dict)
+    run_metrics: dict[str, float] = field(default_factory=dict)
+    run_tags: dict[str, str] = field(default_factory=dict)
+    run_artifacts: tuple[str, ...] = ()
+    model_artifacts: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``audit --json``."""
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- log + register
+
+
+def pinned_requirements(packages: Sequence[str] = DEFAULT_REQUIREMENTS) -> list[str]:
+    """``name==installed-version`` for each package, for ``pip_requirements``.
+
+    Passing requirements explicitly is what keeps ``log_model`` at ~1 s: letting MLflow infer
+    them loads the model in a subprocess and tries a DNS lookup (8-19 s offline).
+    """
+    pins = []
+    for package in packages:
+        try:
+            pins.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pins.append(package)
+    return pins
+
+
+def trusted_types_for(model: Any, *, extra_prefixes: Sequence[str] = ()) -> list[str]:
+    """The types skops must be told to trust to load ``model``, if all are allow-listed.
+
+    skops refuses to load any type it does not know to be safe unless the caller names it.
+    For the allowed estimators that list is short and stable (for example
+    ``sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor``,
+    ``sklearn.tree._tree.Tree`` and ``numpy.dtype``), but it depends on the fitted pipeline,
+    so it is computed from the object rather than hard-coded, and accepted only when every
+    entry is in :data:`TRUSTED_TYPE_NAMES` or under :data:`TRUSTED_TYPE_PREFIXES` (plus
+    ``extra_prefixes``, for estimators added through ``MLOPS_SPEC_EXTRA_ESTIMATORS``).
+
+    Raises:
+        RegistryError: a type outside the allow-list (a custom transformer, a lambda, a
+            third-party estimator) would have to be trusted.
+    """
+    import skops.io as sio
+
+    untrusted: list[str] = list(sio.get_untrusted_types(data=sio.dumps(model)))
+    prefixes = TRUSTED_TYPE_PREFIXES + tuple(extra_prefixes)
+    rejected = sorted(
+        t for t in untrusted if t not in TRUSTED_TYPE_NAMES and not t.startswith(prefixes)
+    )
+    if rejected:
+        raise RegistryError(
+            "the model contains types skops cannot load safely and that are not under an "
+            f"allow-listed module ({', '.join(prefixes)}): {', '.join(rejected)}; use built-in "
+            "scikit-learn transformers, or allow the package's prefix deliberately"
+        )
+    return sorted(untrusted)
+
+
+def _predict_for_signature(model: Any, example: pd.DataFrame) -> tuple[Any, str]:
+    """Predictions that describe the output, and the pyfunc method that produces them.
+
+    Classifiers with ``predict_proba`` are described (and served) by their probabilities:
+    scores are what thresholds, ROC curves and drift checks use. ``SGDClassifier`` with the
+    default hinge loss has no ``predict_proba`` and falls back to labels.
+    """
+    from sklearn.base import is_classifier
+
+    if is_classifier(model) and hasattr(model, "predict_proba"):
+        return model.predict_proba(example), "predict_proba"
+    return model.predict(example), "predict"
+
+
+def log_and_register_model(
+    model: Any,
+    *,
+    run_id: str,
+    registered_name: str,
+    input_example: pd.DataFrame,
+    pip_requirements: Sequence[str],
+    tags: Mapping[str, str],
+    extra_trusted_prefixes: Sequence[str] = (),
+) -> ModelVersionInfo:
+    """Log a fitted scikit-learn model into ``run_id`` and register it as a new version.
+
+    Serialization - decided here, once: **skops with a computed, allow-listed trust list**
+    (:func:`trusted_types_for`), not cloudpickle. Pickle formats execute arbitrary code when
+    a registry artifact is loaded, and MLflow warns on every such log; skops only
+    reconstructs the types it is told to trust. MLflow's default skops path refuses
+    HistGradientBoosting (``TreePredictor``) and RandomForest (``Tree``) unless those types
+    are named, so we name exactly the types the fitted pipeline contains, and only if they
+    come from scikit-learn, NumPy, SciPy or the project's own preprocessing functions. The
+    list is stored in the MLmodel file, so :func:`load_model` needs no extra argument. Cost:
+    one extra in-memory skops dump (~30 ms for the test pipelines).
+
+    Other choices:
+
+    * ``pip_requirements`` is mandatory: inference costs 8-19 s offline (see
+      :func:`pinned_requirements`).
+    * The signature comes from the first rows of ``input_example`` and the model's output on
+      them; classifiers with ``predict_proba`` are described and served as probabilities.
+    * The LoggedModel is created explicitly in the run's experiment. Passing only ``run_id``
+      to ``mlflow.sklearn.log_model`` outside a fluent active run files the model under the
+      *Default* experiment, i.e. in ``./mlruns`` of the current directory.
+    * ``tags`` (lineage) go on the LoggedModel and on the model version.
+
+    Raises:
+        RegistryError: untrusted types, or the backend/artifact store failed.
+    """
+    trusted = trusted_types_for(model, extra_prefixes=extra_trusted_prefixes)
+    example = input_example.head(_EXAMPLE_ROWS)
+    predictions, predict_fn = _predict_for_signature(model, example)
+    signature = infer_signature(example, predictions)
+    str_tags = {str(k): str(v) for k, v in tags.items()}
+    experiment_id = experiment_id_of_run(run_id)
+
+    with backend_call(f"log the model of run {run_id}"):
+        logged = mlflow.initialize_logged_model(
+            name=_MODEL_ARTIFACT_NAME,
+            source_run_id=run_id,
+            experiment_id=experiment_id,
+            tags=str_tags,
+        )
+        info = mlflow.sklearn.log_model(
+            model,
+            name=_MODEL_ARTIFACT_NAME,
+            run_id=run_id,
+            model_id=logged.model_id,
+            signature=signature,
+            input_example=example,
+            pip_requirements=list(pip_requirements),
+            serialization_format=SERIALIZATION_FORMAT,
+            skops_trusted_types=trusted,
+            pyfunc_predict_fn=predict_fn,
+        )
+
+    with backend_call(f"register a version of {registered_name!r}"):
+        mlflow_client = client()
+        try:
+            mlflow_client.create_registered_model(registered_name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        version = mlflow_client.create_model_version(
+            registered_name,
+            source=info.model_uri,
+            run_id=run_id,
+            tags=str_tags,
+            model_id=info.model_id,
+        )
+    number = int(version.version)
+    return ModelVersionInfo(
+        name=registered_name,
+        version=number,
+        run_id=run_id,
+        model_uri=f"models:/{registered_name}/{number}",
+        model_id=str(info.model_id),
+        trusted_types=tuple(trusted),
+    )
+
+
+def load_model(uri: str) -> Any:
+    """Load the scikit-learn object behind ``models:/name@alias``, ``models:/name/3``...
+
+    Loading needs ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION`` unset or ``true`` (MLflow 3.17 gates
+    every format, skops included, behind it because the trust list travels with the model).
+    """
+    with backend_call(f"load model {uri}"):
+        return mlflow.sklearn.load_model(uri)
+
+
+# --------------------------------------------------------------------------- aliases and tags
+
+
+def set_alias(name: str, alias: str, version: int) -> None:
+    """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+    with backend_call(f"set alias {name}@{alias} to version {version}"):
+        client().set_registered_model_alias(name, alias, str(version))
+
+
+def delete_alias(name: str, alias: str) -> None:
+    """Remove ``alias``; a missing model or alias is not an error (the end state holds)."""
+    try:
+        with backend_call(f"delete alias {name}@{alias}"):
+            client().delete_registered_model_alias(name, alias)
+    except RegistryError as exc:
+        if not _is_not_found(exc.__cause__ or exc):
+            raise
+
+
+def get_alias_version(name: str, alias: str) -> int | None:
+    """The version ``alias`` points at, or None when the model or the alias does not exist."""
+    try:
+        with backend_call(f"resolve {name}@{alias}"):
+            return int(client().get_model_version_by_alias(name, alias).version)
+    except RegistryError as exc:
+        cause = exc.__cause__
+        if cause is not None and (_is_not_found(cause) or _is_missing_alias(cause)):
+            return None
+        raise
+
+
+def _is_missing_alias(exc: BaseException) -> bool:
+    # Depending on the store, an unknown alias is INVALID_PARAMETER_VALUE, not NOT_FOUND.
+    return (
+        isinstance(exc, MlflowException)
+        and exc.error_code == "INVALID_PARAMETER_VALUE"
+        and "alias" in str(exc).lower()
+    )
+
+
+def set_version_tags(name: str, version: int, tags: Mapping[str, Any]) -> None:
+    """Set (or overwrite) tags on one model version, e.g. gate results or approval."""
+    with backend_call(f"tag version {version} of {name!r}"):
+        mlflow_client = client()
+        for key, value in tags.items():
+            mlflow_client.set_model_version_tag(name, str(version), str(key), str(value))
+
+
+# --------------------------------------------------------------------------- promotions
+
+
+def record_promotion(
+    name: str,
+    alias: str,
+    from_version: int | None,
+    to_version: int,
+    actor: str,
+    reason: str,
+) -> dict[str, Any]:
+    """Append one promotion event to the registered model's history and return it.
+
+    Each event is its own registered-model tag, ``promotion.<utc-nanoseconds>.<random>``, with a
+    JSON value. One tag per event (rather than one tag holding a JSON list) means no
+    read-modify-write: two processes promoting at once cannot lose each other's record, and the
+    history never approaches the 100 000-character tag value limit.
+    """
+    now_ns = time.time_ns()
+    event: dict[str, Any] = {
+        "alias": alias,
+        "from_version": from_version,
+        "to_version": to_version,
+        "actor": actor,
+        "reason": reason,
+        "at": datetime.fromtimestamp(now_ns / 1e9, tz=UTC).isoformat(),
+    }
+    key = f"{_PROMOTION_PREFIX}{now_ns:020d}.{secrets.token_hex(3)}"
+    with backend_call(f"record a promotion of {name!r}"):
+        client().set_registered_model_tag(name, key, json.dumps(event, sort_keys=True))
+    return event
+
+
+def promotion_history(name: str, alias: str | None = None) -> list[dict[str, Any]]:
+    """Promotion events of ``name`` (optionally of one alias), oldest first; [] if unknown.
+
+    A rollback of ``alias`` goes to ``promotion_history(name, alias)[-1]["from_version"]``.
+    """
+    try:
+        with backend_call(f"read the promotion history of {name!r}"):
+            model_tags: dict[str, str] = dict(client().get_registered_model(name).tags)
+    except RegistryError as exc:
+        if exc.__cause__ is not None and _is_not_found(exc.__cause__):
+            return []
+        raise
+    events = [
+        json.loads(value)
+        for key, value in sorted(model_tags.items())
+        if key.startswith(_PROMOTION_PREFIX)
+    ]
+    return [e for e in events if alias is None or e.get("alias") == alias]
+
+
+def promote(name: str, alias: str, to_version: int, *, actor: str, reason: str) -> dict[str, Any]:
+    """Move ``alias`` to ``to_version`` and record the move (with the version it replaced)."""
+    from_version = get_alias_version(name, alias)
+    set_alias(name, alias, to_version)
+    return record_promotion(name, alias, from_version, to_version, actor, reason)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def describe_version(name: str, version_or_alias: str) -> VersionRecord:
+    """Collect a version's registry entry, its run's params/metrics/tags and artifact lists.
+
+    ``version_or_alias`` is a version number ("3") or an alias ("champion").
+
+    Raises:
+        RegistryError: the model, version or alias does not exist, or the backend failed.
+    """
+    mlflow_client = client()
+    ref = version_or_alias.strip()
+    try:
+        with backend_call(f"find {name!r} version or alias {ref!r}"):
+            if ref.isdigit():
+                mv = mlflow_client.get_model_version(name, ref)
+            else:
+                mv = mlflow_client.get_model_version_by_alias(name, ref)
+    except RegistryError as exc:
+        cause = exc.__cause__
+        if cause is not None and (_is_not_found(cause) or _is_missing_alias(cause)):
+            raise RegistryError(
+                f"registered model {name!r} has no version or alias {ref!r}"
+            ) from cause
+        raise
+
+    run_id = mv.run_id or None
+    params: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+    run_tags: dict[str, str] = {}
+    run_artifacts: list[str] = []
+    if run_id:
+        with backend_call(f"read run {run_id} of {name} v{mv.version}"):
+            run = mlflow_client.get_run(run_id)
+            params = dict(run.data.params)
+            metrics = {k: float(v) for k, v in run.data.metrics.items()}
+            run_tags = dict(run.data.tags)
+            run_artifacts = _walk(lambda p: mlflow_client.list_artifacts(run_id, p))
+    model_id = getattr(mv, "model_id", None) or _model_id_from_source(str(mv.source))
+    model_artifacts: list[str] = []
+    if model_id:
+        with backend_call(f"list the artifacts of {name} v{mv.version}"):
+            model_artifacts = _walk(
+                lambda p: mlflow_client.list_logged_model_artifacts(model_id, p)
+            )
+    return VersionRecord(
+        name=name,
+        version=int(mv.version),
+        aliases=tuple(sorted(mv.aliases or ())),
+        status=str(mv.status),
+        created_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC).isoformat(),
+        run_id=run_id,
+        model_id=model_id,
+        source=str(mv.source),
+        version_tags=dict(mv.tags or {}),
+        run_params=params,
+        run_metrics=metrics,
+        run_tags=run_tags,
+        run_artifacts=tuple(run_artifacts),
+        model_artifacts=tuple(model_artifacts),
+    )
+
+
+def _model_id_from_source(source: str) -> str | None:
+    """The SQL registry store does not persist ``model_id``; its source ``models:/m-…`` has it."""
+    match = re.fullmatch(r"models:/(m-[0-9a-f]+)", source)
+    return match.group(1) if match else None
+
+
+def _walk(list_dir: Callable[[str | None], Iterable[Any]], path: str | None = None) -> list[str]:
+    """Every file path under ``path`` of an artifact listing, depth first."""
+    files: list[str] = []
+    for entry in list_dir(path):
+        if entry.is_dir:
+            files.extend(_walk(list_dir, entry.path))
+        else:
+            files.append(str(entry.path))
+    return files

@@ -1,0 +1,464 @@
+"""Optuna adapter: run the spec's ``tuning`` block as a resumable, prunable study.
+
+Why it looks like this:
+
+* The study lives in persistent storage (a journal file by default, or any RDB URL) under a
+  stable name, and is opened with ``load_if_exists``: re-running a crashed or interrupted run
+  only runs the trials still missing (``n_trials`` counts COMPLETE and PRUNED trials).
+* The objective is a plain ``(params, reporter) -> float`` function, so it can be written and
+  tested without Optuna; the reporter is the only door to pruning.
+* A trial that raises is recorded as FAIL and the study goes on, because one bad corner of a
+  search space should not waste the others. Too many failures (``max_failed_fraction``) stop the
+  study early and raise a ``StepError`` that quotes the first failure, because then the problem
+  is the setup, not the corner.
+* Parallel trials are threads (``n_jobs``): scikit-learn releases the GIL in its hot loops.
+  OpenMP estimators (HistGradientBoosting) already use every core in one fit, so
+  ``threads_per_trial`` splits the cores between concurrent trials instead of oversubscribing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from mlops_spec.adapters.estimators import (
+    DEFAULT_ALLOWED,
+    build_pipeline,
+    check_params,
+    fit_in_steps,
+    resolve_estimator,
+    split_columns,
+)
+from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
+from mlops_spec.errors import StepError
+from mlops_spec.spec.metrics import TASK_METRICS, Task
+from mlops_spec.spec.tuning import (
+    CategoricalParam,
+    FloatParam,
+    IntParam,
+    Pruner,
+    Sampler,
+    Tuning,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+JOURNAL_PREFIX = "journal:"
+# Below this many finished trials a failure share is too noisy to stop a study on.
+MIN_TRIALS_BEFORE_FAILURE_STOP = 5
+_ERROR_ATTR = "error"
+
+
+class TrialReporter:
+    """What an objective sees of its trial: report a score per step and get pruned.
+
+    ``report`` raises ``optuna.TrialPruned`` when the pruner judges the trial hopeless; the
+    objective simply lets it propagate.
+    """
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self._trial = trial
+
+    @property
+    def number(self) -> int:
+        return int(self._trial.number)
+
+    def report(self, value: float, step: int) -> None:
+        self._trial.report(value, step)
+        if self._trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at step {step} with value {value:.6g}")
+
+    def set_attr(self, key: str, value: Any) -> None:
+        """Store a JSON-serializable note on the trial (kept in the study's storage)."""
+        self._trial.set_user_attr(key, value)
+
+
+ObjectiveFn = Callable[[dict[str, Any], TrialReporter], float]
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The outcome of a study, counted over every trial it holds (earlier runs included)."""
+
+    study_name: str
+    storage_url: str
+    direction: str
+    best_params: dict[str, Any]
+    best_value: float
+    n_complete: int
+    n_pruned: int
+    n_failed: int
+    trials_this_run: int
+    history: list[dict[str, Any]]
+    fit_seconds_total: float
+    study: optuna.Study = field(repr=False, compare=False)
+
+    def importances(self) -> dict[str, float]:
+        """Parameter importances (fANOVA, seeded), or ``{}`` when there is too little to say."""
+        complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        names = sorted({name for t in complete for name in t.params})
+        if len(complete) < 2 or not names:
+            return {}
+        if len(names) == 1:
+            return {names[0]: 1.0}
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                raw = optuna.importance.get_param_importances(self.study, evaluator=evaluator)
+        except (ValueError, RuntimeError, ZeroDivisionError):
+            return {}
+        return {name: float(value) for name, value in raw.items()}
+
+    def history_figure(self) -> Figure:
+        """Objective value per trial with the running best (Optuna's own matplotlib plot)."""
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+        from optuna.visualization.matplotlib import plot_optimization_history
+
+        # Optuna's plot calls plt.style.use("ggplot"), a process-wide change: keep it local.
+        with warnings.catch_warnings(), plt.rc_context():
+            warnings.simplefilter("ignore")  # ExperimentalWarning
+            axes = plot_optimization_history(self.study)
+        figure = axes.figure
+        assert isinstance(figure, Figure)
+        figure.set_size_inches(8, 4.5)
+        figure.tight_layout()
+        plt.close(figure)  # detach from pyplot's global registry; the figure stays usable
+        return figure
+
+    def importance_figure(self) -> Figure:
+        """Horizontal bars of ``importances()``; says so in the plot when there are none."""
+        from matplotlib.figure import Figure
+
+        importances = self.importances()
+        figure = Figure(figsize=(8, max(2.5, 0.5 * len(importances) + 1)))
+        axes = figure.subplots()
+        if importances:
+            names = list(importances)[::-1]
+            axes.barh(names, [importances[n] for n in names])
+            axes.set_xlabel("importance (fANOVA)")
+        else:
+            axes.text(0.5, 0.5, "not enough complete trials", ha="center", va="center")
+            axes.set_axis_off()
+        axes.set_title(f"Hyperparameter importances: {self.study_name}")
+        figure.tight_layout()
+        return figure
+
+
+def tune(
+    *,
+    study_name: str,
+    storage_url: str,
+    tuning: Tuning,
+    direction: str,
+    objective_fn: ObjectiveFn,
+    show_progress: bool,
+) -> TuningResult:
+    """Run (or resume) the study ``study_name`` until it holds ``tuning.n_trials`` trials that
+    completed or were pruned, or ``tuning.timeout`` seconds pass. Failed trials use up this
+    run's budget (as in Optuna); the next run of the same study tops it up.
+
+    Raises ``StepError`` when the failure share of this run's trials exceeds
+    ``tuning.max_failed_fraction``, when no trial ever completed, or when an existing study of
+    that name optimizes in the other direction.
+    """
+    if direction not in ("maximize", "minimize"):
+        raise StepError(f"direction must be 'maximize' or 'minimize', not '{direction}'")
+    _check_search_space(tuning)
+    storage = open_storage(storage_url)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=storage,
+            sampler=make_sampler(tuning),
+            pruner=make_pruner(tuning),
+            direction=StudyDirection.MAXIMIZE
+            if direction == "maximize"
+            else StudyDirection.MINIMIZE,
+            load_if_exists=True,
+        )
+    if study.direction.name.lower() != direction:
+        raise StepError(
+            f"study '{study_name}' already exists and {study.direction.name.lower()}s; "
+            f"it cannot be resumed to {direction}: use another study name"
+        )
+    existing = study.get_trials(deepcopy=False)
+    done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in existing)
+    remaining = tuning.n_trials - done
+    guard = _FailureGuard(tuning.max_failed_fraction)
+    if remaining > 0:
+        previous_verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        try:
+            study.optimize(
+                _wrap(objective_fn, tuning),
+                n_trials=remaining,
+                timeout=tuning.timeout,
+                n_jobs=tuning.parallelism,
+                catch=(Exception,),
+                callbacks=[guard],
+                show_progress_bar=show_progress,
+            )
+        finally:
+            optuna.logging.set_verbosity(previous_verbosity)
+    if guard.exceeded():
+        raise StepError(
+            f"{guard.failed} of {guard.finished} trials of study '{study_name}' failed, more than "
+            f"max_failed_fraction={tuning.max_failed_fraction}; first failure: "
+            f"{_error_of(study, guard.first_failure)}"
+        )
+    return _result(study, study_name, storage_url, direction, guard.finished)
+
+
+def _wrap(objective_fn: ObjectiveFn, tuning: Tuning) -> Callable[[optuna.Trial], float]:
+    """Sample the spec's search space, call the objective, and keep any error text on the trial
+    so a later run (or the failure message) can say why it failed."""
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest(trial, tuning)
+        try:
+            value = float(objective_fn(params, TrialReporter(trial)))
+            if not math.isfinite(value):
+                raise StepError(f"the objective returned {value} for params {params}")
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            trial.set_user_attr(_ERROR_ATTR, f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        return value
+
+    return objective
+
+
+class _FailureGuard:
+    """Counts this run's finished trials and stops the study once too many failed."""
+
+    def __init__(self, max_fraction: float) -> None:
+        self.max_fraction = max_fraction
+        self.finished = 0
+        self.failed = 0
+        self.first_failure: int | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        with self._lock:
+            self.finished += 1
+            if trial.state == TrialState.FAIL:
+                self.failed += 1
+                if self.first_failure is None or trial.number < self.first_failure:
+                    self.first_failure = trial.number
+            stop = self.finished >= MIN_TRIALS_BEFORE_FAILURE_STOP and self.exceeded()
+        if stop:
+            study.stop()
+
+    def exceeded(self) -> bool:
+        return self.finished > 0 and self.failed / self.finished > self.max_fraction
+
+
+def _error_of(study: optuna.Study, number: int | None) -> str:
+    if number is None:
+        return "unknown"
+    trial = study.get_trials(deepcopy=False)[number]
+    return str(trial.user_attrs.get(_ERROR_ATTR, "no error recorded (see the log)"))
+
+
+def _result(
+    study: optuna.Study, study_name: str, storage_url: str, direction: str, ran: int
+) -> TuningResult:
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if not complete:
+        failures = [t for t in trials if t.state == TrialState.FAIL]
+        why = _error_of(study, failures[0].number) if failures else "all were pruned or none ran"
+        raise StepError(f"no trial of study '{study_name}' completed; {why}")
+    history = [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value,
+            "params": dict(t.params),
+            "duration_s": t.duration.total_seconds() if t.duration else None,
+            **({_ERROR_ATTR: t.user_attrs[_ERROR_ATTR]} if _ERROR_ATTR in t.user_attrs else {}),
+        }
+        for t in trials
+    ]
+    best = study.best_trial
+    assert best.value is not None
+    return TuningResult(
+        study_name=study_name,
+        storage_url=redact_url(storage_url),
+        direction=direction,
+        best_params=dict(best.params),
+        best_value=float(best.value),
+        n_complete=len(complete),
+        n_pruned=sum(t.state == TrialState.PRUNED for t in trials),
+        n_failed=sum(t.state == TrialState.FAIL for t in trials),
+        trials_this_run=ran,
+        history=history,
+        fit_seconds_total=sum(h["duration_s"] or 0.0 for h in history),
+        study=study,
+    )
+
+
+def suggest(trial: optuna.Trial, tuning: Tuning) -> dict[str, Any]:
+    """Draw one value per search-space entry, in the spec's order."""
+    params: dict[str, Any] = {}
+    for name, spec in tuning.search_space.items():
+        if isinstance(spec, FloatParam):
+            low, high = spec.float_
+            params[name] = trial.suggest_float(name, low, high, log=spec.log, step=spec.step)
+        elif isinstance(spec, IntParam):
+            low_i, high_i = spec.int_
+            params[name] = trial.suggest_int(name, low_i, high_i, step=spec.step, log=spec.log)
+        elif isinstance(spec, CategoricalParam):
+            params[name] = trial.suggest_categorical(name, spec.choices)
+    return params
+
+
+def _check_search_space(tuning: Tuning) -> None:
+    """Optuna refuses log scale with a step; say so before any trial starts."""
+    for name, spec in tuning.search_space.items():
+        if isinstance(spec, FloatParam) and spec.log and spec.step is not None:
+            raise StepError(f"search_space.{name}: a float range cannot have both log and step")
+        if isinstance(spec, IntParam) and spec.log and spec.step != 1:
+            raise StepError(f"search_space.{name}: a log-scale int range needs step 1")
+
+
+def make_sampler(tuning: Tuning) -> optuna.samplers.BaseSampler:
+    """Seeded samplers. TPE uses the constant liar when trials run in parallel, so concurrent
+    trials do not all sample the same promising point."""
+    seed = tuning.seed
+    if tuning.sampler is Sampler.random:
+        return optuna.samplers.RandomSampler(seed=seed)
+    if tuning.sampler is Sampler.qmc:
+        return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False)
+    return optuna.samplers.TPESampler(seed=seed, constant_liar=tuning.parallelism > 1)
+
+
+def make_pruner(tuning: Tuning) -> optuna.pruners.BasePruner:
+    """Pruners for objectives that report about five steps (see ``fit_in_steps``).
+
+    Step 0 is never pruned (``n_warmup_steps=1``): the first stage of boosting or of a forest
+    says little about the last. The median pruner waits for a quarter of the budget (at most 5)
+    to have completed before it compares.
+    """
+    if tuning.pruner is Pruner.median:
+        startup = min(5, max(1, tuning.n_trials // 4))
+        return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=1)
+    if tuning.pruner is Pruner.hyperband:
+        return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
+    if tuning.pruner is Pruner.successive_halving:
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def open_storage(storage_url: str) -> BaseStorage | str:
+    """``journal:<path>`` is a journal file (created with its folder); anything else is an RDB
+    URL for Optuna (``sqlite:///...``, ``postgresql://...``)."""
+    if storage_url.startswith(JOURNAL_PREFIX):
+        raw = storage_url.removeprefix(JOURNAL_PREFIX)
+        if not raw:
+            raise StepError("a journal storage URL needs a path: journal:<path>")
+        path = Path(raw).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    return storage_url
+
+
+def redact_url(storage_url: str) -> str:
+    """The storage URL without its password, fit for logs and MLflow tags."""
+    if storage_url.startswith(JOURNAL_PREFIX):
+        return storage_url
+    parts = urlsplit(storage_url)
+    if parts.password is None:
+        return storage_url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def threads_per_trial(parallelism: int) -> int | None:
+    """OpenMP threads for each of ``parallelism`` concurrent fits: the cores shared out, so
+    two trials on two cores use one thread each. ``None`` (no cap) for a single trial."""
+    if parallelism <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // parallelism)
+
+
+def make_objective(
+    *,
+    estimator: str,
+    base_params: Mapping[str, Any],
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    features: list[str],
+    label: str,
+    task: Task,
+    metric: str,
+    allowed: frozenset[str] = DEFAULT_ALLOWED,
+    seed: int | None = None,
+    search_space: Iterable[str] = (),
+    n_steps: int = 5,
+    parallelism: int = 1,
+) -> ObjectiveFn:
+    """The default objective: ``base_params`` overlaid with the trial's params, fitted on
+    ``train`` and scored with ``metric`` on ``validation``.
+
+    Iterative estimators report the validation score after each of ``n_steps`` growth stages so
+    the pruner can stop them early. The estimator, every base parameter and every search-space
+    name are checked here, once, so a typo fails before the first trial rather than in all.
+    Pass the study's ``parallelism`` so concurrent fits share the cores (``threads_per_trial``)
+    instead of each starting one OpenMP thread per core.
+    """
+    if metric not in TASK_METRICS[task]:
+        raise StepError(
+            f"metric '{metric}' is not produced for {task.value}; "
+            f"choose one of {', '.join(TASK_METRICS[task])}"
+        )
+    cls = resolve_estimator(estimator, allowed)
+    check_params(estimator, [*base_params, *search_space], cls)
+    numeric, categorical = split_columns(train, features)
+    X_train, y_train = train[features], train[label]
+    X_valid, y_valid = validation[features], validation[label]
+    threads = threads_per_trial(parallelism)
+
+    def objective(params: dict[str, Any], reporter: TrialReporter) -> float:
+        pipeline = build_pipeline(
+            estimator,
+            {**base_params, **params},
+            numeric=numeric,
+            categorical=categorical,
+            task=task,
+            allowed=allowed,
+            seed=seed,
+        )
+        value = math.nan
+        for step in fit_in_steps(pipeline, X_train, y_train, n_steps=n_steps, n_threads=threads):
+            y_pred, y_score = predict_for_evaluation(pipeline, X_valid, task)
+            classes = getattr(pipeline, "classes_", None)
+            value = evaluate(task, y_valid, y_pred, y_score, classes)[metric]
+            if math.isnan(value):
+                raise StepError(
+                    f"metric '{metric}' is undefined for this model on the validation rows "
+                    "(log_loss needs predict_proba; ROC AUC needs both classes present)"
+                )
+            reporter.report(value, step)
+        return value
+
+    return objective

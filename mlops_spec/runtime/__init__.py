@@ -1,0 +1,1 @@
+"""Prefect flows and tasks built from a plan: the only package that imports Prefect."""

@@ -1,0 +1,19 @@
+"""Entry points used by the CLI: prepare the environment, then import and call the flow."""
+
+from __future__ import annotations
+
+from mlops_spec.loader import load_spec
+from mlops_spec.runtime.environment import prepare_environment
+from mlops_spec.runtime.outcome import RunOutcome
+from mlops_spec.settings import Settings
+
+
+def run_spec(spec_path: str, *, show_progress: bool = True) -> RunOutcome:
+    """Validate first (fast, no services), then run the training flow once."""
+    settings = Settings()
+    load_spec(spec_path, settings)
+    prepare_environment(settings)
+    from mlops_spec.runtime.training import train
+
+    result = train(spec_path=spec_path, show_progress=show_progress)
+    return RunOutcome(**result)

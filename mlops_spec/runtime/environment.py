@@ -1,0 +1,41 @@
+"""Point every library at the project's state folder before any of them is imported.
+
+Prefect, MLflow and whylogs read their settings from the environment at import time, so this
+runs first in every entry point. Values the user already set are kept: moving to a Prefect
+server, an MLflow server or PostgreSQL is configuration, not code.
+"""
+
+from __future__ import annotations
+
+import os
+
+from mlops_spec.settings import Settings
+
+QUIET = {
+    "DO_NOT_TRACK": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "WHYLOGS_NO_ANALYTICS": "True",
+    "FEAST_USAGE": "False",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "TQDM_DISABLE": "",
+}
+
+
+def prepare_environment(settings: Settings) -> None:
+    state = settings.state
+    state.mkdir(parents=True, exist_ok=True)
+    defaults = dict(QUIET)
+    defaults.pop("TQDM_DISABLE")
+    defaults.update(
+        {
+            "PREFECT_HOME": str(state / "prefect"),
+            "PREFECT_LOCAL_STORAGE_PATH": str(state / "prefect" / "storage"),
+            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+            "MLOPS_SPEC_STATE_DIR": str(state),
+        }
+    )
+    if settings.prefect_api_url:
+        os.environ["PREFECT_API_URL"] = settings.prefect_api_url
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)

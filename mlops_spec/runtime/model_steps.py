@@ -1,0 +1,245 @@
+"""Split, tune, fit, evaluate and fairness as Prefect tasks over the scikit-learn adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from prefect import get_run_logger, task
+
+from mlops_spec.adapters import mlflow_tracking
+from mlops_spec.adapters.estimators import build_pipeline, split_columns
+from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
+from mlops_spec.adapters.splitting import holdout_split, split_frame
+from mlops_spec.loader import LoadedSpec
+from mlops_spec.runtime import reports
+from mlops_spec.runtime.steps import PLAIN
+from mlops_spec.settings import Settings
+from mlops_spec.spec import Task
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, float]
+    y_pred: np.ndarray
+    y_score: np.ndarray | None
+
+
+@task(name="split", **PLAIN)
+def split(loaded: LoadedSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    spec = loaded.spec
+    train, test = split_frame(
+        frame,
+        spec.split,
+        label=spec.data.label,
+        timestamp=spec.data.timestamp,
+        task=spec.model.task,
+    )
+    get_run_logger().info(
+        "split %s: %d train rows, %d test rows", spec.split.method.value, len(train), len(test)
+    )
+    return train, test
+
+
+@task(name="tune", **PLAIN)
+def tune(
+    loaded: LoadedSpec,
+    settings: Settings,
+    train: pd.DataFrame,
+    features: list[str],
+    study_name: str,
+    run_id: str,
+    show_progress: bool,
+) -> dict[str, Any]:
+    """An Optuna study on a validation holdout of the training rows; returns the best params."""
+    from mlops_spec.adapters import plots  # noqa: F401  (matplotlib Agg set up before figures)
+    from mlops_spec.adapters.tuning import make_objective, redact_url
+    from mlops_spec.adapters.tuning import tune as run_study
+
+    spec = loaded.spec
+    assert spec.tuning is not None
+    fit_rows, validation = split_frame(
+        train,
+        holdout_split(spec.split),
+        label=spec.data.label,
+        timestamp=spec.data.timestamp,
+        task=spec.model.task,
+    )
+    objective = make_objective(
+        estimator=spec.model.estimator,
+        base_params=spec.model.params,
+        train=fit_rows,
+        validation=validation,
+        features=features,
+        label=spec.data.label,
+        task=spec.model.task,
+        metric=spec.tuning.metric,
+        allowed=settings.allowed_estimators,
+        seed=spec.tuning.seed,
+        search_space=list(spec.tuning.search_space),
+        parallelism=spec.tuning.parallelism,
+    )
+    result = run_study(
+        study_name=study_name,
+        storage_url=settings.optuna_storage_url,
+        tuning=spec.tuning,
+        direction=spec.tuning_direction.value,
+        objective_fn=objective,
+        show_progress=show_progress,
+    )
+    name = spec.metadata.name
+    mlflow_tracking.log_params(run_id, {f"best.{k}": v for k, v in result.best_params.items()})
+    mlflow_tracking.log_metrics(
+        run_id,
+        {
+            f"validation_{spec.tuning.metric}": result.best_value,
+            "tuning_trials_complete": result.n_complete,
+            "tuning_trials_pruned": result.n_pruned,
+            "tuning_trials_failed": result.n_failed,
+            "tuning_fit_seconds": result.fit_seconds_total,
+        },
+    )
+    mlflow_tracking.set_tags(
+        run_id,
+        {"optuna.study": study_name, "optuna.storage": redact_url(settings.optuna_storage_url)},
+    )
+    mlflow_tracking.log_dict(run_id, {"history": result.history}, "tuning/history.json")
+    importances = result.importances()
+    mlflow_tracking.log_dict(run_id, importances, "tuning/param_importances.json")
+    mlflow_tracking.log_figure(run_id, result.history_figure(), "tuning/history.png")
+    if importances:
+        mlflow_tracking.log_figure(run_id, result.importance_figure(), "tuning/importance.png")
+    rows = [
+        {
+            "trial": h["number"],
+            "state": h["state"],
+            "value": h["value"],
+            "seconds": h.get("duration_s"),
+            **{f"p.{k}": v for k, v in h["params"].items()},
+        }
+        for h in result.history
+    ]
+    reports.table(name, "tuning-history", rows, f"Optuna study {study_name}: every trial")
+    reports.markdown(
+        name,
+        "tuning",
+        (
+            f"# Tuning: {study_name}\n\nbest validation {spec.tuning.metric}: "
+            f"**{result.best_value:.4f}** with `{result.best_params}`\n\n"
+            f"{result.n_complete} complete, {result.n_pruned} pruned, {result.n_failed} failed "
+            f"({result.trials_this_run} in this run)\n\n"
+            + (
+                "## Parameter importance\n\n"
+                + reports.markdown_table(
+                    [{"param": k, "importance": v} for k, v in importances.items()]
+                )
+                if importances
+                else ""
+            )
+        ),
+        "the Optuna study behind this model",
+    )
+    return dict(result.best_params)
+
+
+@task(name="fit", **PLAIN)
+def fit(
+    loaded: LoadedSpec,
+    settings: Settings,
+    train: pd.DataFrame,
+    features: list[str],
+    best_params: dict[str, Any],
+) -> Any:
+    spec = loaded.spec
+    numeric, categorical = split_columns(train, features)
+    params = {**spec.model.params, **best_params}
+    model = build_pipeline(
+        spec.model.estimator,
+        params,
+        numeric=numeric,
+        categorical=categorical,
+        task=spec.model.task,
+        allowed=settings.allowed_estimators,
+        seed=spec.split.seed,
+    )
+    model.fit(train[features], train[spec.data.label])
+    return model
+
+
+def score(
+    model: Any, frame: pd.DataFrame, features: list[str], label: str, task_kind: Task
+) -> Evaluation:
+    y_pred, y_score = predict_for_evaluation(model, frame[features], task_kind)
+    classes = list(getattr(model, "classes_", [])) or None
+    metrics = evaluate(task_kind, frame[label].to_numpy(), y_pred, y_score, classes)
+    return Evaluation(metrics, y_pred, y_score)
+
+
+@task(name="evaluate", **PLAIN)
+def evaluate_model(
+    loaded: LoadedSpec, model: Any, test: pd.DataFrame, features: list[str], run_id: str
+) -> Evaluation:
+    from mlops_spec.adapters import plots
+
+    spec = loaded.spec
+    result = score(model, test, features, spec.data.label, spec.model.task)
+    mlflow_tracking.log_metrics(run_id, {f"test_{k}": v for k, v in result.metrics.items()})
+    y_true = test[spec.data.label].to_numpy()
+    if spec.model.task is Task.binary_classification and result.y_score is not None:
+        figure = plots.roc_pr_figure(y_true, result.y_score, pos_label=model.classes_[1])
+        mlflow_tracking.log_figure(run_id, figure, "plots/roc_pr.png")
+    elif spec.model.task is Task.multiclass_classification:
+        figure = plots.multiclass_confusion_figure(y_true, result.y_pred, list(model.classes_))
+        mlflow_tracking.log_figure(run_id, figure, "plots/confusion.png")
+    elif spec.model.task is Task.regression:
+        mlflow_tracking.log_figure(
+            run_id, plots.residual_figure(y_true, result.y_pred), "plots/residuals.png"
+        )
+    rows = [{"metric": k, "value": v} for k, v in result.metrics.items()]
+    reports.table(spec.metadata.name, "evaluation", rows, f"test-set metrics ({len(test)} rows)")
+    return result
+
+
+def positive_indicator(values: Any, positive: Any) -> np.ndarray:
+    indicator: np.ndarray = (np.asarray(values) == positive).astype(int)
+    return indicator
+
+
+@task(name="fairness", **PLAIN)
+def fairness(
+    loaded: LoadedSpec, model: Any, test: pd.DataFrame, evaluation: Evaluation, run_id: str
+) -> list[str]:
+    """Per-group rates and the spec's rules on test predictions; returns the failed rules."""
+    from mlops_spec.adapters.fairness import fairness_report
+
+    spec = loaded.spec
+    rules = spec.constraints.fairness
+    assert rules is not None
+    positive = (
+        spec.model.positive_label if spec.model.positive_label is not None else (model.classes_[1])
+    )
+    frame = test[list(rules.sensitive)].copy()
+    frame["y_true"] = positive_indicator(test[spec.data.label], positive)
+    frame["y_pred"] = positive_indicator(evaluation.y_pred, positive)
+    report = fairness_report(frame, y_true="y_true", y_pred="y_pred", fairness=rules)
+    groups = report.group_table()
+    mlflow_tracking.log_dict(
+        run_id, {"passed": report.passed, "rules": report.to_records()}, "reports/fairness.json"
+    )
+    mlflow_tracking.log_table(run_id, groups, "reports/fairness_groups.json")
+    name = spec.metadata.name
+    reports.markdown(name, "fairness", report.to_markdown(), "fairness rules and per-group rates")
+    reports.table(
+        name,
+        "fairness-groups",
+        groups.to_dict("records"),
+        "selection rate, TPR, FPR and accuracy per group",
+    )
+    return [
+        f"{r.metric.value} on {r.sensitive} = "
+        + ("n/a" if r.value is None else f"{r.value:.3f}")
+        + f" (needs {r.bound})"
+        for r in report.failed()
+    ]

@@ -1,0 +1,38 @@
+"""What a training run ended with, for the CLI, tests and the flow's return value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    spec_name: str
+    registered_model: str
+    version: int | None
+    promoted: bool
+    status: str  # "promoted", "challenger", "awaiting-approval"
+    metrics: dict[str, float] = field(default_factory=dict)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    mlflow_run_id: str | None = None
+    prefect_flow_run_id: str | None = None
+    champion_version: int | None = None
+
+    @property
+    def failed_gates(self) -> list[str]:
+        return [f"{d['gate']} ({d['detail']})" for d in self.decisions if not d["passed"]]
+
+    def summary(self) -> str:
+        lines = [f"{self.registered_model} v{self.version}: {self.status}"]
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(self.metrics.items()))
+        lines.append(f"  test metrics: {shown}")
+        for decision in self.decisions:
+            mark = "pass" if decision["passed"] else "FAIL"
+            lines.append(f"  gate {decision['gate']}: {mark} - {decision['detail']}")
+        if self.champion_version is not None:
+            lines.append(f"  champion is v{self.champion_version}")
+        lines.append(
+            f"  mlflow run {self.mlflow_run_id}; prefect flow run {self.prefect_flow_run_id}"
+        )
+        return "\n".join(lines)

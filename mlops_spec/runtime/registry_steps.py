@@ -1,0 +1,167 @@
+"""Register, govern and promote: the MLflow end of the flow, with every decision recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+
+from mlops_spec.adapters import mlflow_registry, mlflow_tracking
+from mlops_spec.errors import StepError
+from mlops_spec.loader import LoadedSpec
+from mlops_spec.runtime import reports
+from mlops_spec.runtime.gates import GateDecision, decide
+from mlops_spec.runtime.model_steps import score
+from mlops_spec.runtime.steps import PLAIN
+
+
+@task(name="register", retries=2, retry_delay_seconds=2, **PLAIN)
+def register(
+    loaded: LoadedSpec,
+    model: Any,
+    example: pd.DataFrame,
+    run_id: str,
+    lineage: dict[str, str],
+) -> int:
+    """Log the model with signature and lineage, register a new version, alias it challenger.
+
+    The lineage travels with the registration call itself, so a version never exists without
+    it; retries are safe because a failed attempt registers nothing.
+    """
+    name = loaded.spec.metadata.name
+    info = mlflow_registry.log_and_register_model(
+        model,
+        run_id=run_id,
+        registered_name=name,
+        input_example=example,
+        pip_requirements=mlflow_registry.pinned_requirements(),
+        tags=lineage,
+    )
+    mlflow_registry.set_alias(name, "challenger", info.version)
+    get_run_logger().info("registered %s version %d (alias challenger)", name, info.version)
+    return info.version
+
+
+def champion_metrics(
+    loaded: LoadedSpec, version: int, test: pd.DataFrame, features: list[str]
+) -> tuple[int | None, dict[str, float] | None, str | None]:
+    """The current champion scored on this run's test rows, or why it could not be."""
+    spec = loaded.spec
+    name = spec.metadata.name
+    champion = mlflow_registry.get_alias_version(name, spec.governance.promotion.alias)
+    if champion is None or champion == version:
+        return None, None, None
+    try:
+        model = mlflow_registry.load_model(f"models:/{name}/{champion}")
+        result = score(model, test, features, spec.data.label, spec.model.task)
+    except (StepError, KeyError, ValueError) as exc:
+        return champion, None, f"champion v{champion} cannot score these rows: {exc}"
+    return champion, result.metrics, None
+
+
+@task(name="governance", retries=1, **PLAIN)
+def governance(
+    loaded: LoadedSpec,
+    version: int,
+    metrics: dict[str, float],
+    test: pd.DataFrame,
+    features: list[str],
+    fairness_failures: list[str] | None,
+    run_id: str,
+) -> tuple[list[GateDecision], int | None]:
+    spec = loaded.spec
+    name = spec.metadata.name
+    champion, champ_metrics, problem = champion_metrics(loaded, version, test, features)
+    decisions = decide(
+        spec,
+        metrics,
+        champion_metrics=champ_metrics,
+        champion_version=champion,
+        fairness_failures=fairness_failures,
+    )
+    if problem is not None:
+        decisions = [
+            GateDecision(d.gate, False, d.value, d.bound, problem) if "champion" in d.gate else d
+            for d in decisions
+        ]
+    records = [d.to_dict() for d in decisions]
+    passed = all(d.passed for d in decisions)
+    approval = spec.governance.promotion.approval == "required"
+    verdict = ("awaiting-approval" if approval else "promote") if passed else "keep-challenger"
+    tags = {
+        f"gate.{i}.{d.gate}": ("pass" if d.passed else "FAIL") + f": {d.detail}"
+        for i, d in enumerate(decisions)
+    }
+    tags["governance.verdict"] = verdict
+    mlflow_registry.set_version_tags(name, version, tags)
+    mlflow_tracking.log_dict(
+        run_id,
+        {
+            "verdict": verdict,
+            "champion_version": champion,
+            "champion_metrics": champ_metrics,
+            "decisions": records,
+        },
+        "reports/governance.json",
+    )
+    mlflow_tracking.set_tags(run_id, {"governance.verdict": verdict})
+    reports.table(name, "governance", records, f"gate decisions for {name} v{version}")
+    return decisions, champion
+
+
+@task(name="promote", **PLAIN)
+def promote(
+    loaded: LoadedSpec,
+    version: int,
+    decisions: list[GateDecision],
+    flow_run: str,
+) -> tuple[bool, str]:
+    """Move the promotion alias only when every gate passed and no approval is pending."""
+    spec = loaded.spec
+    name = spec.metadata.name
+    promotion = spec.governance.promotion
+    if not all(d.passed for d in decisions):
+        failed = ", ".join(d.gate for d in decisions if not d.passed)
+        return False, f"challenger (failed gates: {failed})"
+    if promotion.approval == "required":
+        mlflow_registry.set_version_tags(name, version, {"governance.status": "awaiting-approval"})
+        return False, "awaiting-approval"
+    mlflow_registry.promote(
+        name,
+        promotion.alias,
+        version,
+        actor=f"prefect flow run {flow_run}",
+        reason="every gate passed",
+    )
+    mlflow_registry.set_version_tags(name, version, {"governance.status": "promoted"})
+    return True, "promoted"
+
+
+def summary_markdown(
+    loaded: LoadedSpec,
+    version: int,
+    metrics: dict[str, float],
+    decisions: list[GateDecision],
+    status: str,
+    run_id: str,
+) -> str:
+    spec = loaded.spec
+    lines = [
+        f"# {spec.metadata.name} v{version}: {status}",
+        "",
+        f"spec `{loaded.display_path}` (hash `{loaded.content_hash[:12]}`), MLflow run `{run_id}`",
+        "",
+        "## Test metrics",
+        "",
+        reports.markdown_table([{"metric": k, "value": v} for k, v in metrics.items()]),
+        "## Gates",
+        "",
+        reports.markdown_table(
+            [
+                {"gate": d.gate, "result": "pass" if d.passed else "FAIL", "detail": d.detail}
+                for d in decisions
+            ]
+        ),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,155 @@
+"""The plan's steps as Prefect tasks. Each task calls one adapter and publishes its report.
+
+Tasks pass frames in memory (one process); only feature retrieval persists its result, so a
+re-run of an unchanged spec on unchanged entity data skips the point-in-time join. No other
+task hashes its inputs (``NO_CACHE``): hashing large frames would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from mlops_spec.adapters import feast_store, mlflow_tracking
+from mlops_spec.errors import ConstraintsFailed, DataSourceError, FeatureJoinError, SpecError
+from mlops_spec.loader import LoadedSpec
+from mlops_spec.runtime import reports
+from mlops_spec.runtime.lineage import file_sha256
+
+PLAIN: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry I/O hiccups, not missing files or broken joins: those fail the same way again."""
+    try:
+        state.result()
+    except (DataSourceError, FeatureJoinError, SpecError):
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(
+    name="load_entities",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=_retry_unless_bad_input,
+    **PLAIN,
+)
+def load_entities(loaded: LoadedSpec) -> tuple[pd.DataFrame, str]:
+    """Read the entity rows and fingerprint the file they came from."""
+    data = loaded.spec.data
+    path = loaded.resolve(data.entities)
+    if not path.is_file():
+        raise DataSourceError(
+            f"{data.entities}: entity file not found (spec {loaded.display_path}, data.entities); "
+            "run `mlops-spec demo-data` for the demo specs"
+        )
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:
+        raise DataSourceError(
+            f"{path}: cannot read parquet ({type(exc).__name__}: {exc})"
+        ) from None
+    needed = [*data.entity_keys, data.timestamp, data.label]
+    if loaded.spec.constraints.fairness is not None:
+        needed += loaded.spec.constraints.fairness.sensitive
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataSourceError(
+            f"{data.entities}: columns {missing} named in {loaded.display_path} are missing; "
+            f"the file has {list(frame.columns)}"
+        )
+    unlabeled = int(frame[data.label].isna().sum())
+    if unlabeled:
+        raise DataSourceError(f"{data.entities}: {unlabeled} rows have no label ({data.label})")
+    frame[data.timestamp] = pd.to_datetime(frame[data.timestamp], utc=True)
+    return frame, file_sha256(path)
+
+
+def _feature_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+    return "features-" + "-".join(
+        parameters[name][:16] for name in ("spec_hash", "entities_sha256", "repo_sha256")
+    )
+
+
+@task(
+    name="retrieve_features",
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retry_unless_bad_input,
+    cache_key_fn=_feature_cache_key,
+    cache_expiration=timedelta(hours=12),
+    persist_result=True,
+)
+def retrieve_features(
+    repo: str,
+    entities: pd.DataFrame,
+    *,
+    service: str | None,
+    refs: list[str] | None,
+    timestamp: str,
+    spec_hash: str,
+    entities_sha256: str,
+    repo_sha256: str,
+) -> feast_store.RetrievedFeatures:
+    """Point-in-time join through Feast; cached by spec hash + entity data + repo definitions."""
+    repo_path = Path(repo)
+    feast_store.apply_repo(repo_path)
+    retrieved = feast_store.retrieve_features(
+        repo_path, entities, service=service, refs=refs, timestamp_column=timestamp
+    )
+    get_run_logger().info(
+        "joined %d features onto %d entity rows (rows in == rows out)",
+        len(retrieved.feature_columns),
+        len(retrieved.frame),
+    )
+    return retrieved
+
+
+@task(name="profile_data", **PLAIN)
+def profile_data(frame: pd.DataFrame, out_dir: Path, run_id: str) -> tuple[Any, Path]:
+    """Profile the training frame; the profile is the reference that monitoring compares with."""
+    from mlops_spec.adapters import whylogs_profiling
+
+    view = whylogs_profiling.profile_frame(frame)
+    path = whylogs_profiling.write_profile(view, out_dir / "reference_profile.bin")
+    mlflow_tracking.log_artifact_file(run_id, path, "profiles")
+    return view, path
+
+
+@task(name="check_constraints", **PLAIN)
+def check_constraints(loaded: LoadedSpec, view: Any, rows: int, run_id: str) -> dict[str, Any]:
+    """Data constraints on the profile; any failure stops the run before training."""
+    from mlops_spec.adapters import whylogs_profiling
+
+    name = loaded.spec.metadata.name
+    report = whylogs_profiling.check_constraints(view, loaded.spec.constraints.data, row_count=rows)
+    records = report.to_records()
+    mlflow_tracking.log_dict(
+        run_id, {"passed": report.passed, "results": records}, "reports/constraints.json"
+    )
+    reports.markdown(
+        name,
+        "constraints",
+        f"# Data constraints: {'passed' if report.passed else 'FAILED'}\n\n" + report.to_markdown(),
+        "whylogs data constraints on the training frame",
+    )
+    if records:
+        reports.table(name, "constraints-table", records, "each data constraint and its result")
+    if not report.passed:
+        failed = "; ".join(f"{r.column} {r.check}: {r.detail}" for r in report.failed())
+        mlflow_tracking.set_tags(run_id, {"mlops_spec.outcome": "stopped:constraints"})
+        raise ConstraintsFailed(f"data constraints failed, training not started: {failed}")
+    return {"passed": True, "results": records}
+
+
+def json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

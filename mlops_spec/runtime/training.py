@@ -1,0 +1,211 @@
+"""The training flow: a spec's plan run as Prefect tasks, with one MLflow run as its trail.
+
+The flow takes a spec *path* and loads it at run time, so one static entrypoint serves every
+spec as a deployment. The MLflow run starts first: even a run stopped by a constraint leaves
+its report behind, and the Prefect run and the MLflow run point at each other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from mlops_spec.adapters import mlflow_tracking
+from mlops_spec.loader import LoadedSpec, load_spec
+from mlops_spec.plan import compile_plan, study_name
+from mlops_spec.runtime import model_steps, registry_steps, reports, steps
+from mlops_spec.runtime.lineage import frame_fingerprint, git_commit, tree_sha256
+from mlops_spec.runtime.outcome import RunOutcome
+from mlops_spec.settings import Settings
+
+
+def _run_name() -> str:
+    spec_path = str(flow_run.parameters.get("spec_path", "spec"))
+    try:
+        name = load_spec(spec_path).spec.metadata.name
+    except Exception:  # the flow itself reports a bad spec; the name only needs to exist
+        name = Path(spec_path).stem
+    return f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+@flow(name="mlops-spec-train", flow_run_name=_run_name, log_prints=True)
+def train(spec_path: str, show_progress: bool = False) -> dict[str, Any]:
+    """Train, evaluate, govern and register the model a spec describes."""
+    settings = Settings()
+    loaded = load_spec(spec_path, settings)
+    return run_pipeline(loaded, settings, show_progress=show_progress).__dict__
+
+
+def _lineage(
+    loaded: LoadedSpec,
+    entities_sha: str,
+    frame_sha: str,
+    rows: int,
+    retrieved: Any,
+    study: str | None,
+    settings: Settings,
+) -> dict[str, str]:
+    spec = loaded.spec
+    commit, dirty = git_commit(loaded.root)
+    tags = {
+        "mlops_spec.spec_name": spec.metadata.name,
+        "mlops_spec.spec_path": loaded.display_path,
+        "mlops_spec.spec_hash": loaded.content_hash,
+        "mlops_spec.spec_sources": ",".join(loaded.sources),
+        "mlops_spec.owner": spec.metadata.owner,
+        "git.commit": commit,
+        "git.dirty": str(dirty).lower(),
+        "data.entities": spec.data.entities,
+        "data.entities_sha256": entities_sha,
+        "data.training_frame_sha256": frame_sha,
+        "data.rows": str(rows),
+        "feast.repo": spec.features.repo,
+        "feast.service": spec.features.service or "",
+        "feast.feature_refs": ",".join(retrieved.feature_refs),
+        "feast.registry_fingerprint": retrieved.registry_fingerprint,
+        "prefect.flow_run_id": str(flow_run.id or ""),
+        "prefect.flow_run_name": str(flow_run.name or ""),
+    }
+    if study is not None:
+        from mlops_spec.adapters.tuning import redact_url
+
+        tags["optuna.study"] = study
+        tags["optuna.storage"] = redact_url(settings.optuna_storage_url)
+    return tags
+
+
+def run_pipeline(loaded: LoadedSpec, settings: Settings, *, show_progress: bool) -> RunOutcome:
+    logger = get_run_logger()
+    spec = loaded.spec
+    name = spec.metadata.name
+    plan = compile_plan(loaded)
+    mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
+    run_id = mlflow_tracking.start_run(
+        name,
+        str(flow_run.name or name),
+        {
+            "mlops_spec.spec_hash": loaded.content_hash,
+            "mlops_spec.spec_path": loaded.display_path,
+            "prefect.flow_run_id": str(flow_run.id or ""),
+            "mlops_spec.outcome": "running",
+        },
+    )
+    logger.info("MLflow run %s (tracking %s)", run_id, settings.tracking_uri)
+    try:
+        outcome = _steps(loaded, settings, plan, run_id, show_progress)
+    except BaseException:
+        mlflow_tracking.end_run(run_id, failed=True)
+        raise
+    mlflow_tracking.set_tags(run_id, {"mlops_spec.outcome": outcome.status})
+    mlflow_tracking.end_run(run_id)
+    return outcome
+
+
+def _steps(
+    loaded: LoadedSpec, settings: Settings, plan: Any, run_id: str, show_progress: bool
+) -> RunOutcome:
+    spec = loaded.spec
+    name = spec.metadata.name
+    mlflow_tracking.log_dict(run_id, loaded.resolved_document(), "spec/resolved_spec.json")
+    mlflow_tracking.log_artifact_file(run_id, loaded.path, "spec")
+    mlflow_tracking.log_dict(run_id, plan.to_dict(), "spec/plan.json")
+    mlflow_tracking.log_params(
+        run_id,
+        {
+            "spec": {
+                k: v
+                for k, v in loaded.resolved_document().items()
+                if k in ("data", "features", "split", "model", "tuning")
+            },
+        },
+    )
+
+    entities, entities_sha = steps.load_entities(loaded)
+    repo = loaded.resolve(spec.features.repo)
+    retrieved = steps.retrieve_features(
+        str(repo),
+        entities,
+        service=spec.features.service,
+        refs=list(spec.features.refs) if spec.features.refs else None,
+        timestamp=spec.data.timestamp,
+        spec_hash=loaded.content_hash,
+        entities_sha256=entities_sha,
+        repo_sha256=tree_sha256(repo),
+    )
+    frame = retrieved.frame
+    features = [c for c in retrieved.feature_columns if c != spec.data.label]
+    training_frame = frame[[*features, spec.data.label]]
+    frame_sha = frame_fingerprint(frame)
+    out_dir = settings.state / "runs" / run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    view, _ = steps.profile_data(training_frame, out_dir, run_id)
+    steps.check_constraints(loaded, view, len(training_frame), run_id)
+
+    train_rows, test_rows = model_steps.split(loaded, frame)
+    best_params: dict[str, Any] = {}
+    study: str | None = None
+    if spec.tuning is not None:
+        study = study_name(spec, loaded.content_hash)
+        best_params = model_steps.tune(
+            loaded, settings, train_rows, features, study, run_id, show_progress
+        )
+    model = model_steps.fit(loaded, settings, train_rows, features, best_params)
+    evaluation = model_steps.evaluate_model(loaded, model, test_rows, features, run_id)
+    fairness_failures: list[str] | None = None
+    if spec.constraints.fairness is not None:
+        fairness_failures = model_steps.fairness(loaded, model, test_rows, evaluation, run_id)
+
+    lineage = _lineage(loaded, entities_sha, frame_sha, len(frame), retrieved, study, settings)
+    mlflow_tracking.set_tags(run_id, lineage)
+    mlflow_tracking.log_params(
+        run_id,
+        {
+            "train_rows": len(train_rows),
+            "test_rows": len(test_rows),
+            "features": ",".join(features),
+        },
+    )
+    version = registry_steps.register(loaded, model, train_rows[features], run_id, lineage)
+    decisions, champion = registry_steps.governance(
+        loaded,
+        version,
+        evaluation.metrics,
+        test_rows,
+        features,
+        fairness_failures,
+        run_id,
+    )
+    promoted, status = registry_steps.promote(loaded, version, decisions, str(flow_run.id))
+    reports.markdown(
+        name,
+        "summary",
+        registry_steps.summary_markdown(
+            loaded,
+            version,
+            evaluation.metrics,
+            decisions,
+            status,
+            run_id,
+        ),
+        "the run's outcome: metrics and every gate decision",
+    )
+    from mlops_spec.adapters import mlflow_registry
+
+    return RunOutcome(
+        spec_name=name,
+        registered_model=name,
+        version=version,
+        promoted=promoted,
+        status="promoted" if promoted else status,
+        metrics=evaluation.metrics,
+        decisions=[d.to_dict() for d in decisions],
+        mlflow_run_id=run_id,
+        prefect_flow_run_id=str(flow_run.id or ""),
+        champion_version=mlflow_registry.get_alias_version(name, spec.governance.promotion.alias)
+        if promoted or champion is not None
+        else None,
+    )
