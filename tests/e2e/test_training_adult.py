@@ -1,0 +1,102 @@
+"""Adult income end to end: the unmitigated model fails disparate impact on sex and is not
+promoted; the same spec with the rule relaxed is promoted; a worse second run stays
+challenger; every version carries its lineage; audit shows it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import RunCli, variant
+
+pytestmark = pytest.mark.e2e
+
+SMALL = {"n_trials: 20": "n_trials: 4", "timeout: 10m": "timeout: 3m"}
+NO_CHAMPION_GATE = {
+    "    - {compare_to: champion, metric: roc_auc, max_regression: 0.01}\n": "",
+}
+LINEAGE_KEYS = [
+    "mlops_spec.spec_hash",
+    "mlops_spec.spec_path",
+    "git.commit",
+    "data.entities_sha256",
+    "data.training_frame_sha256",
+    "feast.feature_refs",
+    "feast.registry_fingerprint",
+    "feast.service",
+    "optuna.study",
+    "prefect.flow_run_id",
+]
+
+
+def _registry(state_dir: Path, name: str) -> dict[str, object]:
+    from mlops_spec.adapters import mlflow_registry
+
+    mlflow_registry.configure(f"sqlite:///{state_dir / 'mlflow.db'}", state_dir / "mlartifacts")
+    return {
+        "champion": mlflow_registry.get_alias_version(name, "champion"),
+        "challenger": mlflow_registry.get_alias_version(name, "challenger"),
+    }
+
+
+def test_adult_governance_story(cli: RunCli, state_dir: Path, tmp_path: Path) -> None:
+    strict = variant(tmp_path, "adult_income.yaml", "adult_strict.yaml", SMALL)
+    first = cli("run", "--no-progress", str(strict))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "adult-income v1: challenger (failed gates: fairness)" in first.stdout
+    assert "disparate_impact on sex" in first.stdout
+    assert _registry(state_dir, "adult-income") == {"champion": None, "challenger": 1}
+
+    relaxed = variant(
+        tmp_path,
+        "adult_income.yaml",
+        "adult_relaxed.yaml",
+        {
+            **SMALL,
+            "      - {metric: disparate_impact, min: 0.8}\n": "      - {metric: disparate_impact, min: 0.2}\n",
+            "      - {metric: equal_opportunity_difference, max: 0.1}\n": "      - {metric: equal_opportunity_difference, max: 0.5}\n",
+        },
+    )
+    second = cli("run", "--no-progress", str(relaxed))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "adult-income v2: promoted" in second.stdout
+    auc = float(second.stdout.split("roc_auc=")[1].split(",")[0])
+    assert auc > 0.9  # UCI's split; scikit-learn defaults reach about 0.93
+    assert _registry(state_dir, "adult-income")["champion"] == 2
+
+    # a clearly worse challenger (a tiny model) against the champion on the same test rows
+    worse = variant(
+        tmp_path,
+        "adult_income.yaml",
+        "adult_worse.yaml",
+        {
+            **SMALL,
+            "params: {max_iter: 200, early_stopping: false}": "params: {max_iter: 3, early_stopping: false}",
+            "    learning_rate: {float: [0.02, 0.3], log: true}": "    learning_rate: {float: [0.001, 0.002]}",
+            "      - {metric: disparate_impact, min: 0.8}\n": "      - {metric: disparate_impact, min: 0.0}\n",
+            "      - {metric: equal_opportunity_difference, max: 0.1}\n": "      - {metric: equal_opportunity_difference, max: 1.0}\n",
+            "    - {metric: roc_auc, min: 0.85}\n": "    - {metric: roc_auc, min: 0.5}\n",
+        },
+    )
+    third = cli("run", "--no-progress", str(worse))
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "adult-income v3: challenger (failed gates: roc_auc vs champion)" in third.stdout
+    assert "vs champion v2" in third.stdout
+    assert _registry(state_dir, "adult-income") == {"champion": 2, "challenger": 3}
+
+    from mlops_spec.adapters import mlflow_registry
+
+    for version in ("1", "2", "3"):
+        record = mlflow_registry.describe_version("adult-income", version)
+        for key in LINEAGE_KEYS:
+            assert record.version_tags.get(key), (version, key)
+        assert "reports/fairness.json" in record.run_artifacts
+        assert "reports/constraints.json" in record.run_artifacts
+        assert "profiles/reference_profile.bin" in record.run_artifacts
+        assert any(k.startswith("gate.") for k in record.version_tags)
+
+    audit = cli("audit", "adult-income", "3")
+    assert audit.returncode == 0, audit.stderr
+    assert "git.commit" in audit.stdout and "roc_auc vs champion: FAIL" in audit.stdout
+    assert "to_version=2" in audit.stdout

@@ -1,0 +1,62 @@
+"""Penguins (multiclass) and flights + weather (point-in-time) end to end, a constraint that
+stops a run before training, and a bad spec that never reaches Prefect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import RunCli, variant
+
+pytestmark = pytest.mark.e2e
+
+
+def test_penguins_multiclass(cli: RunCli, tmp_path: Path) -> None:
+    result = cli("run", "--no-progress", "specs/penguins.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "penguin-species v1: promoted" in result.stdout
+    accuracy = float(result.stdout.split("accuracy=")[1].split(",")[0])
+    assert accuracy > 0.95
+
+
+def test_flights_point_in_time(cli: RunCli, tmp_path: Path) -> None:
+    spec = variant(
+        tmp_path, "flight_delays.yaml", "flights_small.yaml", {"n_trials: 12": "n_trials: 3"}
+    )
+    result = cli(
+        "run",
+        "--no-progress",
+        str(spec),
+        env={"FLIGHTS_ENTITIES": ".mlops/data/flights/entities_20k.parquet"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "flight-delays v1:" in result.stdout
+    auc = float(result.stdout.split("roc_auc=")[1].split(",")[0])
+    assert auc > 0.6
+
+
+def test_constraint_violation_stops_before_training(cli: RunCli, tmp_path: Path) -> None:
+    # a real column of the real data, held to a range it does not meet
+    spec = variant(
+        tmp_path,
+        "penguins.yaml",
+        "penguins_strict.yaml",
+        {
+            "{column: body_mass_g, in_range: [2000, 7000]}": "{column: body_mass_g, in_range: [2000, 4000]}",
+        },
+    )
+    result = cli("run", "--no-progress", str(spec))
+    assert result.returncode == 2, result.stdout + result.stderr[-3000:]
+    assert "data constraints failed, training not started" in result.stderr
+    assert "body_mass_g in_range" in result.stderr
+    assert "Task run 'tune" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_spec_never_starts_a_run(cli: RunCli, tmp_path: Path) -> None:
+    spec = variant(tmp_path, "penguins.yaml", "penguins_bad.yaml", {"n_trials: 15": "n_trails: 15"})
+    result = cli("run", str(spec))
+    assert result.returncode == 1
+    assert "tuning.n_trails: unknown key 'n_trails' (did you mean 'n_trials'?)" in result.stderr
+    assert "prefect" not in result.stdout.lower()
