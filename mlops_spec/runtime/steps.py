@@ -17,7 +17,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from mlops_spec.adapters import feast_store, mlflow_tracking
-from mlops_spec.errors import ConstraintsFailed, DataSourceError, FeatureJoinError, SpecError
+from mlops_spec.errors import DataSourceError, FeatureJoinError, SpecError
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.lineage import file_sha256
@@ -126,8 +126,12 @@ def profile_data(frame: pd.DataFrame, out_dir: Path, run_id: str) -> tuple[Any, 
 
 
 @task(name="check_constraints", **PLAIN)
-def check_constraints(loaded: LoadedSpec, view: Any, rows: int, run_id: str) -> dict[str, Any]:
-    """Data constraints on the profile; any failure stops the run before training."""
+def check_constraints(loaded: LoadedSpec, view: Any, rows: int, run_id: str) -> str | None:
+    """Data constraints on the profile; returns why the run must stop, or None.
+
+    The task itself completes (its report is the point); the flow turns a failure into a
+    Failed run with this message, so the UI shows the reason rather than a traceback.
+    """
     from mlops_spec.adapters import whylogs_profiling
 
     name = loaded.spec.metadata.name
@@ -147,8 +151,8 @@ def check_constraints(loaded: LoadedSpec, view: Any, rows: int, run_id: str) -> 
     if not report.passed:
         failed = "; ".join(f"{r.column} {r.check}: {r.detail}" for r in report.failed())
         mlflow_tracking.set_tags(run_id, {"mlops_spec.outcome": "stopped:constraints"})
-        raise ConstraintsFailed(f"data constraints failed, training not started: {failed}")
-    return {"passed": True, "results": records}
+        return f"data constraints failed, training not started: {failed}"
+    return None
 
 
 def json_safe(value: Any) -> Any:

@@ -11,16 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import State, flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.states import Failed
 
 from mlops_spec.adapters import mlflow_tracking
+from mlops_spec.errors import ConstraintsFailed
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.plan import compile_plan, study_name
 from mlops_spec.runtime import model_steps, registry_steps, reports, steps
 from mlops_spec.runtime.lineage import frame_fingerprint, git_commit, tree_sha256
 from mlops_spec.runtime.outcome import RunOutcome
 from mlops_spec.settings import Settings
+
+STOPPED_PREFIX = "stopped by the spec: "
 
 
 def _run_name() -> str:
@@ -33,11 +37,19 @@ def _run_name() -> str:
 
 
 @flow(name="mlops-spec-train", flow_run_name=_run_name, log_prints=True)
-def train(spec_path: str, show_progress: bool = False) -> dict[str, Any]:
-    """Train, evaluate, govern and register the model a spec describes."""
+def train(spec_path: str, show_progress: bool = False) -> dict[str, Any] | State:
+    """Train, evaluate, govern and register the model a spec describes.
+
+    A run stopped by a data constraint ends Failed with the constraint in its message: an
+    outcome the spec asked for, reported without a traceback.
+    """
     settings = Settings()
     loaded = load_spec(spec_path, settings)
-    return run_pipeline(loaded, settings, show_progress=show_progress).__dict__
+    try:
+        return run_pipeline(loaded, settings, show_progress=show_progress).__dict__
+    except ConstraintsFailed as exc:
+        get_run_logger().error("%s", exc)
+        return Failed(message=f"{STOPPED_PREFIX}{exc}")
 
 
 def _lineage(
@@ -143,7 +155,9 @@ def _steps(
     out_dir = settings.state / "runs" / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
     view, _ = steps.profile_data(training_frame, out_dir, run_id)
-    steps.check_constraints(loaded, view, len(training_frame), run_id)
+    stopped = steps.check_constraints(loaded, view, len(training_frame), run_id)
+    if stopped is not None:
+        raise ConstraintsFailed(stopped)
 
     train_rows, test_rows = model_steps.split(loaded, frame)
     best_params: dict[str, Any] = {}

@@ -5,6 +5,7 @@ prepared once, as `make demo` does)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -65,3 +66,10 @@ def variant(tmp_path: Path, source: str, name: str, edits: dict[str, str]) -> Pa
     path = tmp_path / name
     path.write_text(text)
     return path
+
+
+def metric(summary: str, name: str) -> float:
+    """A test metric from the run summary line `test metrics: a=0.1, b=0.2`."""
+    match = re.search(rf"\b{name}=([0-9.]+)", summary)
+    assert match, f"{name} not in {summary}"
+    return float(match.group(1))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunCli, variant
+from tests.e2e.conftest import RunCli, metric, variant
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_adult_governance_story(cli: RunCli, state_dir: Path, tmp_path: Path) ->
     second = cli("run", "--no-progress", str(relaxed))
     assert second.returncode == 0, second.stderr[-3000:]
     assert "adult-income v2: promoted" in second.stdout
-    auc = float(second.stdout.split("roc_auc=")[1].split(",")[0])
+    auc = metric(second.stdout, "roc_auc")
     assert auc > 0.9  # UCI's split; scikit-learn defaults reach about 0.93
     assert _registry(state_dir, "adult-income")["champion"] == 2
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunCli, variant
+from tests.e2e.conftest import RunCli, metric, variant
 
 pytestmark = pytest.mark.e2e
 
@@ -16,7 +16,7 @@ def test_penguins_multiclass(cli: RunCli, tmp_path: Path) -> None:
     result = cli("run", "--no-progress", "specs/penguins.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "penguin-species v1: promoted" in result.stdout
-    accuracy = float(result.stdout.split("accuracy=")[1].split(",")[0])
+    accuracy = metric(result.stdout, "accuracy")
     assert accuracy > 0.95
 
 
@@ -32,7 +32,7 @@ def test_flights_point_in_time(cli: RunCli, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "flight-delays v1:" in result.stdout
-    auc = float(result.stdout.split("roc_auc=")[1].split(",")[0])
+    auc = metric(result.stdout, "roc_auc")
     assert auc > 0.6
 
 
