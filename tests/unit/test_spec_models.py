@@ -48,3 +48,22 @@ def test_specs_carry_schema_header() -> None:
     for spec in (ROOT / "specs").glob("*.yaml"):
         first = spec.read_text().splitlines()[0]
         assert first == "# yaml-language-server: $schema=../schema/mlops-spec.schema.json", spec
+
+
+def test_prefect_yaml_carries_each_spec_schedule() -> None:
+    import yaml
+
+    from mlops_spec.loader import load_spec
+    from mlops_spec.settings import Settings
+
+    deployments = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    by_spec = {d["parameters"]["spec_path"]: d for d in deployments}
+    for spec_file in sorted((ROOT / "specs").glob("*.yaml")):
+        rel = f"specs/{spec_file.name}"
+        spec = load_spec(spec_file, Settings(project_root=ROOT)).spec
+        assert rel in by_spec, rel
+        assert spec.schedule is not None
+        assert by_spec[rel]["schedules"] == [
+            {"cron": spec.schedule.cron, "timezone": spec.schedule.timezone}
+        ]
+        assert by_spec[rel]["entrypoint"] == "flows/train.py:train"
