@@ -11,10 +11,10 @@ LINEAGE_PREFIXES = ("mlops_spec.", "git.", "data.", "feast.", "optuna.", "prefec
 def audit_text(model: str, version_or_alias: str) -> str:
     settings = Settings()
     prepare_environment(settings)
-    from mlops_spec.adapters import mlflow_registry, mlflow_tracking
+    from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking
 
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
-    record = mlflow_registry.describe_version(
+    record = mlflow_audit.describe_version(
         model, version_or_alias.lstrip("@") if not version_or_alias.isdigit() else version_or_alias
     )
     lines = [

@@ -18,7 +18,6 @@ QUIET = {
     "WHYLOGS_NO_ANALYTICS": "True",
     "FEAST_USAGE": "False",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "TQDM_DISABLE": "",
 }
 
 
@@ -26,7 +25,6 @@ def prepare_environment(settings: Settings) -> None:
     state = settings.state
     state.mkdir(parents=True, exist_ok=True)
     defaults = dict(QUIET)
-    defaults.pop("TQDM_DISABLE")
     defaults.update(
         {
             "PREFECT_HOME": str(state / "prefect"),

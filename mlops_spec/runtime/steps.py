@@ -7,7 +7,6 @@ task hashes its inputs (``NO_CACHE``): hashing large frames would cost more than
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -153,7 +152,3 @@ def check_constraints(loaded: LoadedSpec, view: Any, rows: int, run_id: str) -> 
         mlflow_tracking.set_tags(run_id, {"mlops_spec.outcome": "stopped:constraints"})
         return f"data constraints failed, training not started: {failed}"
     return None
-
-
-def json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

@@ -85,10 +85,10 @@ def test_adult_governance_story(cli: RunCli, state_dir: Path, tmp_path: Path) ->
     assert "vs champion v2" in third.stdout
     assert _registry(state_dir, "adult-income") == {"champion": 2, "challenger": 3}
 
-    from mlops_spec.adapters import mlflow_registry
+    from mlops_spec.adapters import mlflow_audit
 
     for version in ("1", "2", "3"):
-        record = mlflow_registry.describe_version("adult-income", version)
+        record = mlflow_audit.describe_version("adult-income", version)
         for key in LINEAGE_KEYS:
             assert record.version_tags.get(key), (version, key)
         assert "reports/fairness.json" in record.run_artifacts

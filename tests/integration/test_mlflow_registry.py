@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from mlops_spec.adapters import mlflow_audit as audit
 from mlops_spec.adapters import mlflow_registry as reg
 from mlops_spec.adapters import plots
 from mlops_spec.errors import RegistryError
@@ -131,7 +132,7 @@ def test_hist_gradient_boosting_round_trips_through_an_alias(
     served = mlflow.pyfunc.load_model("models:/cancer-hgb@challenger").predict(X)
     np.testing.assert_allclose(np.asarray(served), model.predict_proba(X))
 
-    record = reg.describe_version("cancer-hgb", "challenger")
+    record = audit.describe_version("cancer-hgb", "challenger")
     assert record.version_tags["spec.sha"] == "abc123"
     assert record.version_tags["data.rows"] == str(len(X))
     # Artifacts live under the configured root, not in ./mlruns of the working directory.
@@ -237,8 +238,8 @@ def test_aliases_move_and_promotions_are_recorded(
     rollback_to = history[-1]["from_version"]
     reg.promote("promoted", "champion", rollback_to, actor="bob", reason="rollback")
     assert reg.get_alias_version("promoted", "champion") == 1
-    assert reg.describe_version("promoted", "champion").aliases == ("champion",)
-    assert reg.describe_version("promoted", "2").aliases == ("challenger",)
+    assert audit.describe_version("promoted", "champion").aliases == ("champion",)
+    assert audit.describe_version("promoted", "2").aliases == ("challenger",)
 
     reg.delete_alias("promoted", "challenger")
     reg.delete_alias("promoted", "challenger")  # idempotent
@@ -249,9 +250,9 @@ def test_missing_models_and_aliases(backend: Path) -> None:
     assert reg.get_alias_version("no-such-model", "champion") is None
     assert reg.promotion_history("no-such-model") == []
     with pytest.raises(RegistryError, match="no version or alias"):
-        reg.describe_version("no-such-model", "champion")
+        audit.describe_version("no-such-model", "champion")
     with pytest.raises(RegistryError, match="no version or alias"):
-        reg.describe_version("no-such-model", "3")
+        audit.describe_version("no-such-model", "3")
     with pytest.raises(RegistryError, match="could not load model"):
         reg.load_model("models:/no-such-model@champion")
 
@@ -297,7 +298,7 @@ def test_describe_version_and_run_records(
         )
     reg.set_version_tags("audited", info.version, {"gate.roc_auc": "pass"})
 
-    record = reg.describe_version("audited", str(info.version))
+    record = audit.describe_version("audited", str(info.version))
     assert record.run_id == run_id
     assert record.version_tags == {"spec.sha": "feed", "gate.roc_auc": "pass"}
     assert record.run_metrics == {"roc_auc": 0.91, "f1": 0.8}
