@@ -1,7 +1,8 @@
 """MLflow model registry: log + register a fitted pipeline, aliases and promotions.
 
 Audit records live in :mod:`mlops_spec.adapters.mlflow_audit`. The tracking half (configure,
-runs, params, metrics, artifacts) lives in :mod:`mlops_spec.adapters.mlflow_tracking` and is re-exported here, so a flow needs one import::
+runs, params, metrics, artifacts) lives in :mod:`mlops_spec.adapters.mlflow_tracking` and is
+re-exported here, so a flow needs one import::
 
     from mlops_spec.adapters import mlflow_registry as reg
 
