@@ -15,3 +15,6 @@ for key, value in {
     "FEAST_USAGE": "False",
 }.items():
     os.environ.setdefault(key, value)
+
+# A real local Prefect server for the tests that ask for the `prefect_server` fixture.
+pytest_plugins = ["tests.support.prefect_server"]
