@@ -83,7 +83,8 @@ class PrefectServer:
             text=True,
             timeout=timeout,
         )
-        assert result.returncode == 0, f"prefect {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        command = " ".join(args)
+        assert result.returncode == 0, f"prefect {command}:\n{result.stdout}\n{result.stderr}"
         return result.stdout
 
     def ensure_pool(self, name: str = "local") -> None:
