@@ -24,8 +24,8 @@ $(TOOLS)/bin/uv:
 
 $(STAMP): requirements/lock.txt requirements/nodeps.txt pyproject.toml | $(TOOLS)/bin/uv
 	test -x $(BIN)/python || $(TOOLS)/bin/uv venv --quiet --seed --python $(PYTHON) $(VENV)
-	$(TOOLS)/bin/uv pip sync --quiet --python $(BIN)/python requirements/lock.txt
-	$(TOOLS)/bin/uv pip install --quiet --python $(BIN)/python --no-deps -r requirements/nodeps.txt
+	$(TOOLS)/bin/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements/lock.txt
+	$(TOOLS)/bin/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -r requirements/nodeps.txt
 	$(TOOLS)/bin/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
