@@ -9,10 +9,13 @@ features by ``person_id``, UCI's training period only).
 1. ``parallelism: 2`` vs ``parallelism: 1`` with the same trials and seed: wall-time ratio.
    Note that a single HistGradientBoosting fit already uses both cores (OpenMP); two parallel
    trials get one thread each (``threads_per_trial``).
+   ``--forest`` runs the same comparison with a single-threaded estimator instead
+   (RandomForestClassifier, 100 trees, max_depth and min_samples_leaf tuned), where the
+   trials themselves are the only parallelism.
 2. ``pruner: median`` vs ``pruner: none``: best validation score of each and the total seconds
    spent fitting (``TuningResult.fit_seconds_total``), sequential, same trials and seed.
 
-    .venv/bin/python bench/tuning.py [--trials 20] [--runs 3]
+    .venv/bin/python bench/tuning.py [--trials 20] [--runs 3] [--forest]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import pandas as pd
 from mlops_spec.adapters.splitting import holdout_split, split_frame
 from mlops_spec.adapters.tuning import TuningResult, make_objective, tune
 from mlops_spec.loader import load_spec
+from mlops_spec.spec.tuning import Pruner, Tuning
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".mlops" / "data" / "adult"
@@ -88,8 +92,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--forest", action="store_true", help="parallel vs sequential only")
     args = parser.parse_args()
     spec = load_spec(ROOT / "specs" / "adult_income.yaml").spec
+    if args.forest:
+        space = {"max_depth": {"int": [4, 16]}, "min_samples_leaf": {"int": [1, 50], "log": True}}
+        tuning = Tuning.model_validate(
+            {**spec.tuning.model_dump(by_alias=True), "search_space": space}
+        )
+        model = spec.model.model_copy(
+            update={
+                "estimator": "sklearn.ensemble.RandomForestClassifier",
+                "params": {"n_estimators": 100},
+            }
+        )
+        spec = spec.model_copy(update={"tuning": tuning, "model": model})
     train, features = training_rows(spec)
     common = {"n_trials": args.trials, "timeout": None}
 
@@ -99,9 +116,11 @@ def main() -> None:
     print(f"| {args.trials} trials, sequential | {seq:.1f} s |")
     print(f"| {args.trials} trials, 2 in parallel | {par:.1f} s |")
     print(f"| speed-up | {seq / par:.2f}x |", flush=True)
+    if args.forest:
+        return
 
-    pruned = run(spec, train, features, parallelism=1, pruner="median", **common)
-    full = run(spec, train, features, parallelism=1, pruner="none", **common)
+    pruned = run(spec, train, features, parallelism=1, pruner=Pruner.median, **common)
+    full = run(spec, train, features, parallelism=1, pruner=Pruner.none, **common)
     print(
         f"| median pruner | best {pruned.best_value:.4f} | fit {pruned.fit_seconds_total:.1f} s "
         f"| {pruned.n_pruned} pruned |"
