@@ -128,6 +128,73 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Write prefect.yaml from the specs; `--check` compares, `--apply` runs `prefect deploy`."""
+    import difflib
+
+    from mlops_spec.loader import load_spec
+    from mlops_spec.plan.deployments import prefect_document, render_prefect_yaml
+    from mlops_spec.settings import Settings
+
+    settings = Settings()
+    files = _spec_files(args.paths)
+    if not files:
+        print(f"error: no .yaml files under {' '.join(args.paths)}", file=sys.stderr)
+        return EXIT_INVALID
+    issues = []
+    loaded = []
+    for file in files:
+        try:
+            loaded.append(load_spec(file, settings))
+        except SpecError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise SpecError(issues)
+    text = render_prefect_yaml(prefect_document(loaded))
+    target = Path(args.output)
+    current = target.read_text() if target.is_file() else ""
+    if args.check:
+        if current == text:
+            print(f"{target} is up to date with {len(loaded)} specs")
+            return EXIT_OK
+        diff = difflib.unified_diff(
+            current.splitlines(), text.splitlines(), str(target), "from the specs", lineterm=""
+        )
+        print("\n".join(diff), file=sys.stderr)
+        print(f"{target} is stale: run `mlops-spec deploy`", file=sys.stderr)
+        return EXIT_INVALID
+    if current != text:
+        _write_atomic(target, text)
+    print(f"wrote {target}: {text.count('- name: ')} deployments from {len(loaded)} specs")
+    if args.apply:
+        return _prefect_deploy_all(target, settings.prefect_api_url)
+    return EXIT_OK
+
+
+def _prefect_deploy_all(prefect_file: Path, api_url: str | None) -> int:
+    import shutil
+    import subprocess
+
+    url = api_url or os.environ.get("PREFECT_API_URL")
+    if not url:
+        print(
+            "error: --apply needs a Prefect server: set PREFECT_API_URL (or "
+            "MLOPS_SPEC_PREFECT_API_URL), e.g. http://127.0.0.1:4200/api after "
+            "`prefect server start`",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
+    env = {**os.environ, "PREFECT_API_URL": url, "PREFECT_CLI_PROMPT": "false"}
+    command = [prefect, "deploy", "--no-prompt", "--all", "--prefect-file", str(prefect_file)]
+    result = subprocess.run(command, env=env, check=False)
+    if result.returncode != 0:
+        shown = " ".join(command[1:])
+        print(f"error: `{shown}` failed (exit {result.returncode})", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -172,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a version number or @alias (default @champion)",
     )
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("deploy", help="write prefect.yaml from the specs (and apply it)")
+    p.add_argument("paths", nargs="*", default=["specs"])
+    p.add_argument("-o", "--output", default="prefect.yaml")
+    p.add_argument("--check", action="store_true", help="fail if prefect.yaml is stale")
+    p.add_argument(
+        "--apply", action="store_true", help="then run `prefect deploy --all` on the server"
+    )
+    p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("demo-data", help="prepare the demo datasets (parquet) for the feature repo")
     p.add_argument("--dir", help="data folder (default: <state>/data)")

@@ -48,3 +48,43 @@ def test_plan_of_invalid_spec_is_clean(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["plan", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.yaml:" in err and "Traceback" not in err
+
+
+def test_deploy_writes_checks_and_refuses_bad_specs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("MLOPS_SPEC_PREFECT_API_URL", raising=False)
+    target = tmp_path / "prefect.yaml"
+    assert main(["deploy", "specs", "-o", str(target)]) == 0
+    assert target.read_text() == (ROOT / "prefect.yaml").read_text()
+    assert main(["deploy", "specs", "-o", str(target), "--check"]) == 0
+
+    stale = (ROOT / "specs" / "penguins.yaml").read_text().replace("30 4 1 * *", "0 6 * * *")
+    (tmp_path / "penguins.yaml").write_text(stale)
+    capsys.readouterr()
+    assert main(["deploy", str(tmp_path / "penguins.yaml"), "-o", str(target), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "is stale: run `mlops-spec deploy`" in err
+    assert "+  - cron: 0 6 * * *" in err
+
+    # an invalid spec: located errors, exit 1, prefect.yaml untouched
+    before = target.read_text()
+    bad = stale.replace("n_trials: 15", "n_trails: 15")
+    (tmp_path / "penguins.yaml").write_text(bad)
+    assert main(["deploy", str(tmp_path / "penguins.yaml"), "-o", str(target)]) == 1
+    assert "unknown key 'n_trails'" in capsys.readouterr().err
+    assert target.read_text() == before
+
+    # two specs with one name cannot both be deployed
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    (twins / "penguins.yaml").write_text(stale)
+    (twins / "penguins_copy.yaml").write_text(stale)
+    assert main(["deploy", str(twins), "-o", str(target)]) == 1
+    assert "share metadata.name (penguin-species-train)" in capsys.readouterr().err
+    assert target.read_text() == before
+
+    # --apply needs a server
+    assert main(["deploy", "specs", "-o", str(target), "--apply"]) == 1
+    assert "--apply needs a Prefect server" in capsys.readouterr().err

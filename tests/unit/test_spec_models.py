@@ -50,20 +50,24 @@ def test_specs_carry_schema_header() -> None:
         assert first == "# yaml-language-server: $schema=../schema/mlops-spec.schema.json", spec
 
 
-def test_prefect_yaml_carries_each_spec_schedule() -> None:
+def test_prefect_yaml_is_generated_from_the_specs() -> None:
     import yaml
 
     from mlops_spec.loader import load_spec
+    from mlops_spec.plan.deployments import prefect_document, render_prefect_yaml
     from mlops_spec.settings import Settings
 
-    deployments = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
-    by_spec = {d["parameters"]["spec_path"]: d for d in deployments}
-    for spec_file in sorted((ROOT / "specs").glob("*.yaml")):
-        rel = f"specs/{spec_file.name}"
-        spec = load_spec(spec_file, Settings(project_root=ROOT)).spec
-        assert rel in by_spec, rel
+    settings = Settings(project_root=ROOT)
+    specs = [load_spec(p, settings) for p in sorted((ROOT / "specs").glob("*.yaml"))]
+    committed = (ROOT / "prefect.yaml").read_text()
+    assert committed == render_prefect_yaml(prefect_document(specs)), "run `mlops-spec deploy`"
+    by_spec = {d["parameters"]["spec_path"]: d for d in yaml.safe_load(committed)["deployments"]}
+    for loaded in specs:
+        spec = loaded.spec
+        deployment = by_spec[f"specs/{loaded.path.name}"]
         assert spec.schedule is not None
-        assert by_spec[rel]["schedules"] == [
+        assert deployment["schedules"] == [
             {"cron": spec.schedule.cron, "timezone": spec.schedule.timezone}
         ]
-        assert by_spec[rel]["entrypoint"] == "flows/train.py:train"
+        assert deployment["entrypoint"] == "flows/train.py:train"
+        assert deployment["work_pool"] == {"name": "local"}
