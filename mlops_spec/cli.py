@@ -128,6 +128,17 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from mlops_spec.runtime.rollback import rollback
+
+    event = rollback(args.model, args.alias, actor=args.actor, reason=args.reason)
+    print(
+        f"{args.model}@{args.alias}: v{event['from_version']} -> v{event['to_version']} "
+        f"(rollback by {event['actor']}: {args.reason})"
+    )
+    return EXIT_OK
+
+
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Write prefect.yaml from the specs; `--check` compares, `--apply` runs `prefect deploy`."""
     import difflib
@@ -239,6 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a version number or @alias (default @champion)",
     )
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("rollback", help="move the champion alias back to the previous champion")
+    p.add_argument("model")
+    p.add_argument("--alias", default="champion")
+    p.add_argument("--reason", default="manual rollback")
+    p.add_argument("--actor", help="who rolls back (default: the current user)")
+    p.set_defaults(func=cmd_rollback)
 
     p = sub.add_parser("deploy", help="write prefect.yaml from the specs (and apply it)")
     p.add_argument("paths", nargs="*", default=["specs"])

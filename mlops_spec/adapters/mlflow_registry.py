@@ -354,8 +354,12 @@ def record_promotion(
     to_version: int,
     actor: str,
     reason: str,
+    kind: str = "promotion",
 ) -> dict[str, Any]:
     """Append one promotion event to the registered model's history and return it.
+
+    ``kind`` is ``promotion`` or ``rollback``: replaying the events with rollbacks popping
+    what they undid gives the chain of champions (see ``mlops_spec.runtime.rollback``).
 
     Each event is its own registered-model tag, ``promotion.<utc-nanoseconds>.<random>``, with a
     JSON value. One tag per event (rather than one tag holding a JSON list) means no
@@ -369,6 +373,7 @@ def record_promotion(
         "to_version": to_version,
         "actor": actor,
         "reason": reason,
+        "kind": kind,
         "at": datetime.fromtimestamp(now_ns / 1e9, tz=UTC).isoformat(),
     }
     key = f"{_PROMOTION_PREFIX}{now_ns:020d}.{secrets.token_hex(3)}"
@@ -397,8 +402,16 @@ def promotion_history(name: str, alias: str | None = None) -> list[dict[str, Any
     return [e for e in events if alias is None or e.get("alias") == alias]
 
 
-def promote(name: str, alias: str, to_version: int, *, actor: str, reason: str) -> dict[str, Any]:
+def promote(
+    name: str,
+    alias: str,
+    to_version: int,
+    *,
+    actor: str,
+    reason: str,
+    kind: str = "promotion",
+) -> dict[str, Any]:
     """Move ``alias`` to ``to_version`` and record the move (with the version it replaced)."""
     from_version = get_alias_version(name, alias)
     set_alias(name, alias, to_version)
-    return record_promotion(name, alias, from_version, to_version, actor, reason)
+    return record_promotion(name, alias, from_version, to_version, actor, reason, kind)

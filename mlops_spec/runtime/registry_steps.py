@@ -11,6 +11,7 @@ from mlops_spec.adapters import mlflow_registry, mlflow_tracking
 from mlops_spec.errors import StepError
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
+from mlops_spec.runtime.approval import ApprovalDecision
 from mlops_spec.runtime.gates import GateDecision, decide
 from mlops_spec.runtime.model_steps import score
 from mlops_spec.runtime.steps import PLAIN
@@ -116,24 +117,31 @@ def promote(
     version: int,
     decisions: list[GateDecision],
     flow_run: str,
+    approval: ApprovalDecision | None = None,
 ) -> tuple[bool, str]:
-    """Move the promotion alias only when every gate passed and no approval is pending."""
+    """Move the promotion alias only when every gate passed and, where the spec asks for it,
+    a reviewer approved; otherwise record why the version stays challenger."""
     spec = loaded.spec
     name = spec.metadata.name
     promotion = spec.governance.promotion
     if not all(d.passed for d in decisions):
         failed = ", ".join(d.gate for d in decisions if not d.passed)
         return False, f"challenger (failed gates: {failed})"
+    actor, reason = f"prefect flow run {flow_run}", "every gate passed"
     if promotion.approval == "required":
-        mlflow_registry.set_version_tags(name, version, {"governance.status": "awaiting-approval"})
-        return False, "awaiting-approval"
-    mlflow_registry.promote(
-        name,
-        promotion.alias,
-        version,
-        actor=f"prefect flow run {flow_run}",
-        reason="every gate passed",
-    )
+        if approval is None:
+            mlflow_registry.set_version_tags(
+                name, version, {"governance.status": "awaiting-approval"}
+            )
+            return False, "awaiting-approval"
+        if not approval.approved:
+            status = "rejected" if approval.decision == "reject" else "approval-timeout"
+            mlflow_registry.set_version_tags(name, version, {"governance.status": status})
+            by = f" by {approval.reviewer}" if approval.reviewer else ""
+            return False, f"challenger ({status}{by})"
+        actor = f"reviewer {approval.reviewer} (prefect flow run {flow_run})"
+        reason = f"every gate passed; approved: {approval.comment or 'no comment'}"
+    mlflow_registry.promote(name, promotion.alias, version, actor=actor, reason=reason)
     mlflow_registry.set_version_tags(name, version, {"governance.status": "promoted"})
     return True, "promoted"
 

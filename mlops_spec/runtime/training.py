@@ -20,6 +20,7 @@ from mlops_spec.errors import ConstraintsFailed
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.plan import compile_plan, study_name
 from mlops_spec.runtime import model_steps, registry_steps, reports, steps
+from mlops_spec.runtime.approval import request_approval
 from mlops_spec.runtime.lineage import frame_fingerprint, git_commit, tree_sha256
 from mlops_spec.runtime.outcome import RunOutcome
 from mlops_spec.settings import Settings
@@ -193,7 +194,15 @@ def _steps(
         fairness_failures,
         run_id,
     )
-    promoted, status = registry_steps.promote(loaded, version, decisions, str(flow_run.id))
+    approval = None
+    if spec.governance.promotion.approval == "required" and all(d.passed for d in decisions):
+        request = registry_steps.summary_markdown(
+            loaded, version, evaluation.metrics, decisions, "awaiting approval", run_id
+        )
+        approval = request_approval(loaded, version, request, run_id)
+    promoted, status = registry_steps.promote(
+        loaded, version, decisions, str(flow_run.id), approval
+    )
     reports.markdown(
         name,
         "summary",
