@@ -128,6 +128,32 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Exit 0 with a report either way: drift is news for Prefect's automations, not an error."""
+    from mlops_spec.loader import load_spec
+    from mlops_spec.runtime.environment import prepare_environment
+    from mlops_spec.settings import Settings
+
+    settings = Settings()
+    load_spec(args.spec, settings)
+    prepare_environment(settings)
+    from mlops_spec.runtime.monitoring import monitor
+
+    result = monitor(spec_path=args.spec, batch=args.batch)
+    verdict = "drift in " + ", ".join(result["drifted"]) if result["drifted"] else "no drift"
+    print(
+        f"{result['model']}: {verdict} (batch {result['batch']}, champion v"
+        f"{result['champion_version']}, mlflow run {result['mlflow_run_id']})"
+    )
+    for row in result["features"]:
+        mark = "DRIFT" if row["drifted"] else "ok"
+        score = "n/a" if row["score"] is None else f"{row['score']:.4f}"
+        print(f"  {row['feature']}: {row['method']}={score} (threshold {row['threshold']}) {mark}")
+    if result["event"]:
+        print(f"  emitted {result['event']}")
+    return EXIT_OK
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from mlops_spec.runtime.rollback import rollback
 
@@ -250,6 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a version number or @alias (default @champion)",
     )
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("monitor", help="compare the newest batch with the champion's profile")
+    p.add_argument("spec")
+    p.add_argument("--batch", help="a batch file or glob (default: the spec's monitoring.batch)")
+    p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("rollback", help="move the champion alias back to the previous champion")
     p.add_argument("model")

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["multiclass_confusion_figure", "residual_figure", "roc_pr_figure"]
+__all__ = ["drift_figure", "multiclass_confusion_figure", "residual_figure", "roc_pr_figure"]
 
 
 def _figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, Any]:
@@ -97,4 +97,22 @@ def residual_figure(y_true: Any, y_pred: Any) -> Figure:
     )
     actual_ax.set_title("Actual vs predicted")
     residual_ax.set_title("Residuals vs predicted")
+    return fig
+
+
+def drift_figure(
+    features: Sequence[str], scores: Sequence[float], thresholds: Sequence[float], method: str
+) -> Figure:
+    """Horizontal bars of each feature's drift score against its threshold (red = drifted)."""
+    height = max(2.5, 0.35 * len(features) + 1)
+    fig, ax = _figure(7, height)
+    shown = [min(s, 10.0) if np.isfinite(s) else 10.0 for s in scores]
+    colors = ["#c0392b" if s > t else "#2e86c1" for s, t in zip(scores, thresholds, strict=True)]
+    positions = np.arange(len(features))
+    ax.barh(positions, shown, color=colors)
+    ax.scatter(thresholds, positions, marker="|", s=300, color="black", label="threshold")
+    ax.set_yticks(positions, labels=list(features))
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{method} (bars past the threshold mark drift)")
+    ax.legend(loc="lower right")
     return fig

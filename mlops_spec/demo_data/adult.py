@@ -15,6 +15,17 @@ The census has no entity ids and no time. Both are added here and are SYNTHETIC:
 Sensitive and grouping columns (``sex``, ``race``, ``age_band``) stay on the entity rows next to
 the label so fairness checks can slice by them; they are deliberately not offered as features.
 ``fnlwgt`` (a sampling weight) and ``education`` (a text copy of ``education_num``) are dropped.
+
+Two monitoring batches of entity rows (their features come from Feast, like training's) are
+drawn from UCI's test rows, which UCI sampled from the same census as its training rows:
+
+* ``batches/2020-02-01_in_distribution.parquet``: 3,000 test rows at random (seed 0): the
+  training distribution, so a monitor must find no drift;
+* ``batches/2020-02-02_graduates.parquet``: 3,000 test rows (with replacement, seed 0) of people
+  with ``education_num >= 13`` (a bachelor's degree or more): a documented shift of a real
+  column, as when an application channel starts drawing mostly graduates. It moves
+  ``education_num`` (by construction) and, through the census's own correlations, occupation
+  and age.
 """
 
 from __future__ import annotations
@@ -27,11 +38,13 @@ import pandas as pd
 from mlops_spec.demo_data._io import prepare_once, source_file, strings
 from mlops_spec.errors import DataSourceError
 
-VERSION = 1
+VERSION = 2
 TRAIN_ROWS = 32_561
 TEST_ROWS = 16_281
 TOTAL_ROWS = TRAIN_ROWS + TEST_ROWS
 EPOCH = pd.Timestamp("2020-01-01", tz="UTC")
+BATCH_ROWS = 3_000
+GRADUATE_EDUCATION_NUM = 13
 
 _COLUMNS = [
     "age",
@@ -125,7 +138,18 @@ def build() -> Mapping[str, pd.DataFrame]:
     for name in FEATURES:
         column = raw[name]
         features[name] = column.astype("int64") if name in _INT_COLUMNS else strings(column)
-    return {"entities.parquet": entities, "features.parquet": features}
+    test_rows = entities.iloc[TRAIN_ROWS:]
+    graduates = test_rows[features["education_num"].iloc[TRAIN_ROWS:] >= GRADUATE_EDUCATION_NUM]
+    return {
+        "entities.parquet": entities,
+        "features.parquet": features,
+        "batches/2020-02-01_in_distribution.parquet": test_rows.sample(
+            n=BATCH_ROWS, random_state=0
+        ).sort_values("person_id"),
+        "batches/2020-02-02_graduates.parquet": graduates.sample(
+            n=BATCH_ROWS, replace=True, random_state=0
+        ).sort_values("person_id"),
+    }
 
 
 def prepare(data_dir: Path) -> Path:

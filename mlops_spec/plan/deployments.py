@@ -46,11 +46,12 @@ class FlowJob:
 
 
 TRAIN = FlowJob("train", "flows/train.py:train", "training")
-JOBS: tuple[FlowJob, ...] = (TRAIN,)
+MONITOR = FlowJob("monitor", "flows/monitor.py:monitor", "monitoring")
 
 
 def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
-    """The deployments of one spec: training (its ``schedule``; retraining on drift)."""
+    """The deployments of one spec: training (its ``schedule``; retraining on drift) and, when
+    the spec has a ``monitoring`` block, monitoring on that block's schedule."""
     spec = loaded.spec
     name = spec.metadata.name
     path = loaded.display_path
@@ -66,7 +67,22 @@ def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
     if spec.monitoring is not None and spec.monitoring.on_drift == "retrain":
         train["triggers"] = [retrain_trigger(name, path)]
     train["work_pool"] = {"name": WORK_POOL}
-    return [train]
+    if spec.monitoring is None:
+        return [train]
+    monitor: dict[str, Any] = {
+        "name": f"{name}-{MONITOR.suffix}",
+        "description": f"Drift of the newest batch against {name}'s champion "
+        f"({spec.monitoring.drift.method.value}; on drift: {spec.monitoring.on_drift}).",
+        "entrypoint": MONITOR.entrypoint,
+        "parameters": {"spec_path": path},
+        "tags": [PROJECT_NAME, MONITOR.tag, name],
+    }
+    if spec.monitoring.schedule is not None:
+        monitor["schedules"] = [
+            {"cron": spec.monitoring.schedule, "timezone": spec.monitoring.timezone}
+        ]
+    monitor["work_pool"] = {"name": WORK_POOL}
+    return [train, monitor]
 
 
 def prefect_document(specs: Sequence[LoadedSpec]) -> dict[str, Any]:

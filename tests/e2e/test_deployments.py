@@ -93,6 +93,13 @@ def test_prefect_deploy_all_creates_each_spec_deployment(
         assert deployment["tags"] == ["mlops-spec", "training", name]
         assert deployment["work_pool_name"] == "local"
         assert deployment["entrypoint"] == "flows/train.py:train"
+        if spec.monitoring is not None:
+            monitor = deployed[f"{name}-monitor"]
+            assert monitor["entrypoint"] == "flows/monitor.py:monitor"
+            assert [s["schedule"]["cron"] for s in monitor["schedules"]] == [
+                spec.monitoring.schedule
+            ]
+            assert monitor["parameters"] == {"spec_path": f"specs/{spec_file.name}"}
     committed = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
     assert sorted(deployed) == sorted(d["name"] for d in committed)
 

@@ -39,7 +39,7 @@ def test_prepare_all_returns_one_folder_per_dataset(data_dir: Path) -> None:
 
 def test_every_timestamp_is_utc_microseconds(data_dir: Path) -> None:
     files = sorted(data_dir.rglob("*.parquet"))
-    assert len(files) == 8
+    assert len(files) == 10  # 8 datasets files and 2 adult monitoring batches
     for path in files:
         field = pq.read_schema(path).field("event_timestamp")
         assert field.type == pa.timestamp("us", tz="UTC"), path
@@ -117,3 +117,14 @@ def test_prepare_is_idempotent_and_repairs_outputs(tmp_path: Path) -> None:
     assert features.is_file()
     leftovers = [name for name in os.listdir(folder) if name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_adult_batches_are_test_rows_and_the_graduates_one_is_shifted(data_dir: Path) -> None:
+    features = _read(data_dir, "adult/features.parquet").set_index("person_id")
+    same = _read(data_dir, "adult/batches/2020-02-01_in_distribution.parquet")
+    graduates = _read(data_dir, "adult/batches/2020-02-02_graduates.parquet")
+    for batch in (same, graduates):
+        assert len(batch) == 3_000
+        assert batch["person_id"].min() >= 32_561  # UCI's test rows only
+    assert (features.loc[graduates["person_id"], "education_num"] >= 13).all()
+    assert features.loc[same["person_id"], "education_num"].lt(13).mean() > 0.6

@@ -61,13 +61,20 @@ def test_prefect_yaml_is_generated_from_the_specs() -> None:
     specs = [load_spec(p, settings) for p in sorted((ROOT / "specs").glob("*.yaml"))]
     committed = (ROOT / "prefect.yaml").read_text()
     assert committed == render_prefect_yaml(prefect_document(specs)), "run `mlops-spec deploy`"
-    by_spec = {d["parameters"]["spec_path"]: d for d in yaml.safe_load(committed)["deployments"]}
+    by_name = {d["name"]: d for d in yaml.safe_load(committed)["deployments"]}
     for loaded in specs:
         spec = loaded.spec
-        deployment = by_spec[f"specs/{loaded.path.name}"]
+        deployment = by_name[f"{spec.metadata.name}-train"]
+        assert deployment["parameters"] == {"spec_path": f"specs/{loaded.path.name}"}
         assert spec.schedule is not None
         assert deployment["schedules"] == [
             {"cron": spec.schedule.cron, "timezone": spec.schedule.timezone}
         ]
         assert deployment["entrypoint"] == "flows/train.py:train"
         assert deployment["work_pool"] == {"name": "local"}
+        if spec.monitoring is not None:
+            monitor = by_name[f"{spec.metadata.name}-monitor"]
+            assert monitor["entrypoint"] == "flows/monitor.py:monitor"
+            assert monitor["schedules"] == [
+                {"cron": spec.monitoring.schedule, "timezone": spec.monitoring.timezone}
+            ]

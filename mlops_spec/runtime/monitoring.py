@@ -1,0 +1,199 @@
+"""The monitoring flow: the newest batch against the champion's reference profile.
+
+A batch is a file of entity rows (keys, event time), like the spec's training entities; its
+features come from Feast point-in-time, exactly as training's did, so what is compared is what
+the model would see. The reference is the whylogs profile the champion's training run logged
+(``profiles/reference_profile.bin``). Every feature gets PSI, KS and Hellinger; the spec's
+method and thresholds decide. The report is a Prefect table and markdown artifact and an MLflow
+monitoring run (metrics per feature, ``reports/drift.json``, a plot, the batch profile). On
+drift the flow emits a Prefect event; with ``on_drift: retrain`` the training deployment's
+trigger (see ``mlops-spec deploy``) starts retraining: Prefect's automations do the reacting.
+"""
+
+from __future__ import annotations
+
+import glob
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger
+from prefect.events import emit_event
+from prefect.runtime import flow_run
+
+from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking
+from mlops_spec.errors import DataSourceError, StepError
+from mlops_spec.events import ALERT_EVENT, DRIFT_EVENT, model_resource_id
+from mlops_spec.loader import LoadedSpec, load_spec
+from mlops_spec.runtime import reports, steps
+from mlops_spec.runtime.lineage import file_sha256, tree_sha256
+from mlops_spec.settings import Settings
+
+REFERENCE_ARTIFACT = "profiles/reference_profile.bin"
+
+
+def newest_batch(loaded: LoadedSpec, override: str | None) -> Path:
+    """The batch to check: ``override``, or the last file (by name) matching the spec's glob."""
+    monitoring = loaded.spec.monitoring
+    pattern = override or (monitoring.batch if monitoring else None)
+    if not pattern:
+        raise StepError(
+            f"{loaded.display_path}: monitoring.batch is not set; give a batch path or glob"
+        )
+    matches = sorted(glob.glob(str(loaded.resolve(pattern))))
+    if not matches:
+        raise DataSourceError(f"{pattern}: no batch file matches (monitoring.batch)")
+    return Path(matches[-1])
+
+
+def _read_batch(path: Path, needed: list[str]) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:
+        raise DataSourceError(f"{path}: cannot read parquet ({type(exc).__name__})") from None
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataSourceError(f"{path}: batch lacks column(s) {missing}")
+    if frame.empty:
+        raise DataSourceError(f"{path}: the batch has no rows")
+    return frame
+
+
+def _run_name() -> str:
+    spec_path = str(flow_run.parameters.get("spec_path", "spec"))
+    return f"monitor-{Path(spec_path).stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+@flow(name="mlops-spec-monitor", flow_run_name=_run_name, log_prints=True)
+def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
+    """Compare the newest batch with the champion's reference; report; emit on drift."""
+    from mlops_spec.adapters import plots, whylogs_profiling
+    from mlops_spec.adapters.drift import feature_drift
+
+    logger = get_run_logger()
+    settings = Settings()
+    loaded = load_spec(spec_path, settings)
+    spec = loaded.spec
+    name = spec.metadata.name
+    if spec.monitoring is None:
+        raise StepError(f"{loaded.display_path}: the spec has no monitoring block")
+    monitoring = spec.monitoring
+    batch_path = newest_batch(loaded, batch)
+    entities = _read_batch(batch_path, [*spec.data.entity_keys, spec.data.timestamp])
+
+    mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
+    alias = spec.governance.promotion.alias
+    if mlflow_registry.get_alias_version(name, alias) is None:
+        raise StepError(f"{name} has no {alias!r} version to monitor yet: train and promote one")
+    champion = mlflow_audit.describe_version(name, alias)
+    if champion.run_id is None:
+        raise StepError(f"{name}@{alias} (v{champion.version}) has no training run to compare with")
+
+    repo = loaded.resolve(spec.features.repo)
+    retrieved = steps.retrieve_features(
+        str(repo),
+        entities,
+        service=spec.features.service,
+        refs=list(spec.features.refs) if spec.features.refs else None,
+        timestamp=spec.data.timestamp,
+        spec_hash=loaded.content_hash,
+        entities_sha256=file_sha256(batch_path),
+        repo_sha256=tree_sha256(repo),
+    )
+    features = [c for c in retrieved.feature_columns if c != spec.data.label]
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow_tracking.download_artifact(champion.run_id, REFERENCE_ARTIFACT, Path(tmp))
+        reference = whylogs_profiling.read_profile(local)
+        batch_view = whylogs_profiling.profile_frame(retrieved.frame[features])
+        batch_profile = whylogs_profiling.write_profile(batch_view, Path(tmp) / "batch.bin")
+        results = feature_drift(
+            reference,
+            batch_view,
+            features,
+            method=monitoring.drift.method.value,
+            threshold=monitoring.drift.threshold,
+            per_feature=monitoring.drift.features,
+        )
+        drifted = [r.feature for r in results if r.drifted]
+        records = [r.to_record() for r in results]
+        with mlflow_registry.tracked_run(
+            name,
+            str(flow_run.name or "monitor"),
+            {
+                "mlops_spec.kind": "monitoring",
+                "mlops_spec.spec_hash": loaded.content_hash,
+                "monitoring.batch": str(batch_path),
+                "monitoring.batch_sha256": file_sha256(batch_path),
+                "monitoring.champion_version": str(champion.version),
+                "monitoring.drifted": ",".join(drifted),
+                "prefect.flow_run_id": str(flow_run.id or ""),
+            },
+        ) as run_id:
+            mlflow_tracking.log_metrics(
+                run_id,
+                {
+                    f"drift.{r.feature}.{key}": value
+                    for r in results
+                    for key, value in (("psi", r.psi), ("ks", r.ks), ("hellinger", r.hellinger))
+                    if value is not None and value != float("inf")
+                }
+                | {"drift.features_drifted": float(len(drifted))},
+            )
+            mlflow_tracking.log_dict(run_id, {"features": records}, "reports/drift.json")
+            figure = plots.drift_figure(
+                [r.feature for r in results],
+                [r.score if r.score is not None else 0.0 for r in results],
+                [r.threshold for r in results],
+                monitoring.drift.method.value,
+            )
+            mlflow_tracking.log_figure(run_id, figure, "reports/drift.png")
+            mlflow_tracking.log_artifact_file(run_id, batch_profile, "profiles")
+
+    verdict = f"drift in {', '.join(drifted)}" if drifted else "no drift"
+    reports.table(
+        name,
+        "drift",
+        records,
+        f"{monitoring.drift.method.value} per feature vs v{champion.version}",
+    )
+    reports.markdown(
+        name,
+        "drift-summary",
+        f"# {name}: {verdict}\n\n"
+        f"batch `{batch_path.name}` ({len(entities)} rows) against the reference profile of "
+        f"champion v{champion.version}; method {monitoring.drift.method.value}, threshold "
+        f"{monitoring.drift.threshold} (per feature: {dict(monitoring.drift.features) or 'none'});"
+        f" MLflow run `{run_id}`\n\n" + reports.markdown_table(records),
+        "the newest batch compared with the champion's training profile",
+    )
+    event = None
+    if drifted:
+        event = DRIFT_EVENT if monitoring.on_drift == "retrain" else ALERT_EVENT
+        emit_event(
+            event=event,
+            resource={
+                "prefect.resource.id": model_resource_id(name),
+                "prefect.resource.name": name,
+                "mlops-spec.spec_path": loaded.display_path,
+            },
+            payload={
+                "drifted": drifted,
+                "batch": str(batch_path),
+                "champion_version": champion.version,
+                "mlflow_run_id": run_id,
+            },
+        )
+        logger.warning("%s: %s; emitted %s", name, verdict, event)
+    else:
+        logger.info("%s: %s", name, verdict)
+    return {
+        "model": name,
+        "champion_version": champion.version,
+        "batch": str(batch_path),
+        "drifted": drifted,
+        "event": event,
+        "mlflow_run_id": run_id,
+        "features": records,
+    }
