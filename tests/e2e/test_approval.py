@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.conftest import BIN, ROOT, RunCli, variant
@@ -32,6 +31,8 @@ def _spec(tmp_path: Path, name: str, timeout: str) -> Path:
         name,
         {
             "n_trials: 15": "n_trials: 3",
+            # a range where every trial is a good model: the gates pass, so the run pauses
+            "C: {float: [0.001, 100.0], log: true}": "C: {float: [1.0, 100.0], log: true}",
             APPROVAL: APPROVAL
             + f"  promotion: {{alias: champion, approval: required, approval_timeout: {timeout}}}\n",
         },
@@ -70,11 +71,7 @@ def _paused_run(server: PrefectServer, process: subprocess.Popen[str]) -> dict[s
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
-        runs = httpx.post(
-            f"{server.api_url}/flow_runs/filter",
-            json={"flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}},
-            timeout=30,
-        ).json()
+        runs = server.paused_runs()
         if runs:
             [run] = runs
             return dict(run)
@@ -83,11 +80,7 @@ def _paused_run(server: PrefectServer, process: subprocess.Popen[str]) -> dict[s
 
 
 def _resume(server: PrefectServer, run_id: str, run_input: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(
-        f"{server.api_url}/flow_runs/{run_id}/resume", json={"run_input": run_input}, timeout=30
-    )
-    response.raise_for_status()
-    return dict(response.json())
+    return dict(server.api("POST", f"/flow_runs/{run_id}/resume", {"run_input": run_input}))
 
 
 def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -96,11 +89,9 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 
 def _artifacts(server: PrefectServer, run_id: str) -> dict[str, str]:
-    found = httpx.post(
-        f"{server.api_url}/artifacts/filter",
-        json={"artifacts": {"flow_run_id": {"any_": [run_id]}}},
-        timeout=30,
-    ).json()
+    found = server.api(
+        "POST", "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}}
+    )
     return {a["key"]: a["data"] for a in found if a.get("key")}
 
 

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from mlops_spec.events import DRIFT_EVENT, model_resource_id
@@ -33,9 +32,7 @@ assert event is not None
 
 
 def _post(server: PrefectServer, path: str, body: dict[str, Any]) -> Any:
-    response = httpx.post(f"{server.api_url}{path}", json=body, timeout=30)
-    response.raise_for_status()
-    return response.json()
+    return server.api("POST", path, body)
 
 
 def _runs_of(server: PrefectServer, deployment_id: str) -> list[dict[str, Any]]:
@@ -138,7 +135,7 @@ def test_drift_event_starts_the_training_deployment(
     assert run["parameters"] == {"spec_path": "specs/adult_income.yaml"}
     assert run["created_by"]["type"] == "AUTOMATION", run["created_by"]
     # no worker polls yet: remove the run so the worker of the next test does not take it
-    httpx.delete(f"{prefect_server.api_url}/flow_runs/{run['id']}", timeout=30).raise_for_status()
+    prefect_server.api("DELETE", f"/flow_runs/{run['id']}")
     # an unrelated model's drift starts nothing
     before = {run["id"] for run in _runs_of(prefect_server, deployment_id)}
     subprocess.run(
@@ -164,11 +161,7 @@ def test_worker_runs_a_deployment_end_to_end(
         final = _wait_for(
             lambda: (
                 state
-                if (
-                    state := httpx.get(
-                        f"{prefect_server.api_url}/flow_runs/{run['id']}", timeout=30
-                    ).json()["state"]
-                )["type"]
+                if (state := prefect_server.api("GET", f"/flow_runs/{run['id']}")["state"])["type"]
                 in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
                 else None
             ),

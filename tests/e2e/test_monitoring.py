@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.conftest import BIN, ROOT, variant
@@ -38,17 +37,13 @@ def _cli(server: PrefectServer, state: Path, *args: str) -> subprocess.Completed
 
 
 def _train_runs(server: PrefectServer) -> list[dict[str, Any]]:
-    deployments = httpx.post(
-        f"{server.api_url}/deployments/filter",
-        json={"deployments": {"name": {"any_": ["adult-income-train"]}}},
-        timeout=30,
-    ).json()
+    deployments = server.api(
+        "POST", "/deployments/filter", {"deployments": {"name": {"any_": ["adult-income-train"]}}}
+    )
     [deployment] = deployments
-    runs = httpx.post(
-        f"{server.api_url}/flow_runs/filter",
-        json={"deployments": {"id": {"any_": [deployment["id"]]}}},
-        timeout=30,
-    ).json()
+    runs = server.api(
+        "POST", "/flow_runs/filter", {"deployments": {"id": {"any_": [deployment["id"]]}}}
+    )
     return [r for r in runs if not r["auto_scheduled"]]
 
 
@@ -109,8 +104,8 @@ def test_drift_on_a_shifted_batch_retrains_through_an_automation(
         deadline = time.monotonic() + 600
         state_type = ""
         while time.monotonic() < deadline:
-            run = httpx.get(f"{prefect_server.api_url}/flow_runs/{retrain['id']}", timeout=30)
-            state_type = run.json()["state"]["type"]
+            run = prefect_server.api("GET", f"/flow_runs/{retrain['id']}")
+            state_type = run["state"]["type"]
             if state_type in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
                 break
             time.sleep(2)

@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +73,27 @@ class PrefectServer:
     @property
     def ui_url(self) -> str:
         return self.url
+
+    def api(self, method: str, path: str, body: Any = None, *, attempts: int = 3) -> Any:
+        """One REST call to the server's API, patient with a busy SQLite-backed server."""
+        import httpx
+
+        for attempt in range(attempts):
+            try:
+                response = httpx.request(method, f"{self.api_url}{path}", json=body, timeout=120)
+                response.raise_for_status()
+                return response.json() if response.content else None
+            except httpx.TransportError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(2)
+        return None
+
+    def paused_runs(self) -> list[dict[str, Any]]:
+        runs: list[dict[str, Any]] = self.api(
+            "POST", "/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}}
+        )
+        return runs
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> str:
         """Run a `prefect` CLI command against this server; fail the test if it fails."""
