@@ -128,6 +128,26 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from mlops_spec.loader import load_spec
+    from mlops_spec.runtime.environment import prepare_environment
+    from mlops_spec.settings import Settings
+
+    settings = Settings()
+    loaded = load_spec(args.spec, settings)
+    prepare_environment(settings)
+    from mlops_spec.runtime.scoring import check_input, score
+
+    data = loaded.spec.data
+    check_input(loaded.resolve(args.input), [*data.entity_keys, data.timestamp], args.input)
+    result = score(spec_path=args.spec, input_path=args.input, output_path=args.output)
+    print(
+        f"{result['model']} v{result['version']}: scored {result['rows']} rows -> "
+        f"{result['output']} (mlflow run {result['mlflow_run_id']})"
+    )
+    return EXIT_OK
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Exit 0 with a report either way: drift is news for Prefect's automations, not an error."""
     from mlops_spec.loader import load_spec
@@ -276,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a version number or @alias (default @champion)",
     )
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("score", help="score entity rows with the champion (batch)")
+    p.add_argument("spec")
+    p.add_argument("--input", required=True, help="parquet of entity rows (keys, event time)")
+    p.add_argument("--output", required=True, help="predictions parquet to write")
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("monitor", help="compare the newest batch with the champion's profile")
     p.add_argument("spec")

@@ -47,11 +47,13 @@ class FlowJob:
 
 TRAIN = FlowJob("train", "flows/train.py:train", "training")
 MONITOR = FlowJob("monitor", "flows/monitor.py:monitor", "monitoring")
+SCORE = FlowJob("score", "flows/score.py:score", "scoring")
 
 
 def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
-    """The deployments of one spec: training (its ``schedule``; retraining on drift) and, when
-    the spec has a ``monitoring`` block, monitoring on that block's schedule."""
+    """The deployments of one spec: training (its ``schedule``; retraining on drift), batch
+    scoring (no schedule: input and output paths come with each run) and, when the spec has a
+    ``monitoring`` block, monitoring on that block's schedule."""
     spec = loaded.spec
     name = spec.metadata.name
     path = loaded.display_path
@@ -67,8 +69,17 @@ def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
     if spec.monitoring is not None and spec.monitoring.on_drift == "retrain":
         train["triggers"] = [retrain_trigger(name, path)]
     train["work_pool"] = {"name": WORK_POOL}
+    scoring = {
+        "name": f"{name}-{SCORE.suffix}",
+        "description": f"Score entity rows with {name}@{spec.governance.promotion.alias}; "
+        "pass input_path and output_path with the run.",
+        "entrypoint": SCORE.entrypoint,
+        "parameters": {"spec_path": path},
+        "tags": [PROJECT_NAME, SCORE.tag, name],
+        "work_pool": {"name": WORK_POOL},
+    }
     if spec.monitoring is None:
-        return [train]
+        return [train, scoring]
     monitor: dict[str, Any] = {
         "name": f"{name}-{MONITOR.suffix}",
         "description": f"Drift of the newest batch against {name}'s champion "
@@ -82,7 +93,7 @@ def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
             {"cron": spec.monitoring.schedule, "timezone": spec.monitoring.timezone}
         ]
     monitor["work_pool"] = {"name": WORK_POOL}
-    return [train, monitor]
+    return [train, scoring, monitor]
 
 
 def prefect_document(specs: Sequence[LoadedSpec]) -> dict[str, Any]:

@@ -82,7 +82,9 @@ def test_deploy_writes_checks_and_refuses_bad_specs(
     (twins / "penguins.yaml").write_text(stale)
     (twins / "penguins_copy.yaml").write_text(stale)
     assert main(["deploy", str(twins), "-o", str(target)]) == 1
-    assert "share metadata.name (penguin-species-train)" in capsys.readouterr().err
+    assert "share metadata.name (penguin-species-score, penguin-species-train)" in (
+        capsys.readouterr().err
+    )
     assert target.read_text() == before
 
     # --apply needs a server

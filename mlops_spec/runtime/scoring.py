@@ -1,0 +1,161 @@
+"""Batch scoring: the champion on new entity rows, with point-in-time features from Feast.
+
+The input is a parquet file of entity rows (keys and event time, as in the spec's ``data``); the
+features are joined exactly as for training (rows in == rows out), so a score is the model's
+answer on what was known at each row's time. The output parquet carries the model name,
+version and training run with every prediction, and is written atomically: a failed run leaves
+no partial file. A whylogs profile of inputs and predictions goes to an MLflow scoring run, for
+monitoring.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking
+from mlops_spec.errors import DataSourceError, StepError
+from mlops_spec.loader import load_spec
+from mlops_spec.runtime import reports, steps
+from mlops_spec.runtime.lineage import file_sha256, tree_sha256
+from mlops_spec.settings import Settings
+
+
+def _run_name() -> str:
+    spec_path = str(flow_run.parameters.get("spec_path", "spec"))
+    return f"score-{Path(spec_path).stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+def check_input(source: Path, keys: list[str], shown: str) -> list[str]:
+    """Fail early, naming the file, when the input is missing, unreadable or lacks a key.
+
+    Only the parquet schema is read, so the CLI can call this before a flow run starts.
+    """
+    import pyarrow.parquet as pq
+
+    if not source.is_file():
+        raise DataSourceError(f"{shown}: input file not found")
+    try:
+        columns = set(pq.read_schema(source).names)
+    except Exception as exc:
+        raise DataSourceError(f"{shown}: cannot read parquet ({type(exc).__name__})") from None
+    missing = [c for c in keys if c not in columns]
+    if missing:
+        raise DataSourceError(f"{shown}: input lacks entity column(s) {missing}")
+    return keys
+
+
+def predictions(model: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """``prediction`` (a label or a value) plus ``proba_<class>`` for probabilistic classifiers:
+    the same outputs the registered model's signature describes."""
+    out = pd.DataFrame({"prediction": model.predict(X)}, index=X.index)
+    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+        probabilities = model.predict_proba(X)
+        for i, label in enumerate(model.classes_):
+            out[f"proba_{label}"] = probabilities[:, i]
+    return out
+
+
+def _write_parquet_atomic(frame: pd.DataFrame, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@flow(name="mlops-spec-score", flow_run_name=_run_name, log_prints=True)
+def score(spec_path: str, input_path: str, output_path: str) -> dict[str, Any]:
+    """Score ``input_path``'s entity rows with the champion; write ``output_path``."""
+    from mlops_spec.adapters import whylogs_profiling
+
+    logger = get_run_logger()
+    settings = Settings()
+    loaded = load_spec(spec_path, settings)
+    spec = loaded.spec
+    name, alias = spec.metadata.name, spec.governance.promotion.alias
+    source = loaded.resolve(input_path)
+    target = loaded.resolve(output_path)
+    keys = check_input(source, [*spec.data.entity_keys, spec.data.timestamp], input_path)
+    entities = pd.read_parquet(source)
+
+    mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
+    if mlflow_registry.get_alias_version(name, alias) is None:
+        raise StepError(f"{name} has no {alias!r} version to score with: train and promote one")
+    champion = mlflow_audit.describe_version(name, alias)
+    model = mlflow_registry.load_model(f"models:/{name}/{champion.version}")
+    repo = loaded.resolve(spec.features.repo)
+    retrieved = steps.retrieve_features(
+        str(repo),
+        entities[keys],
+        service=spec.features.service,
+        refs=list(spec.features.refs) if spec.features.refs else None,
+        timestamp=spec.data.timestamp,
+        spec_hash=loaded.content_hash,
+        entities_sha256=file_sha256(source),
+        repo_sha256=tree_sha256(repo),
+    )
+    features = list(getattr(model, "feature_names_in_", retrieved.feature_columns))
+    X = retrieved.frame[features]
+    scored = pd.concat([entities[keys].reset_index(drop=True), predictions(model, X)], axis=1)
+    scored["model_name"] = name
+    scored["model_version"] = champion.version
+    scored["model_run_id"] = champion.run_id
+    scored["scoring_flow_run_id"] = str(flow_run.id or "")
+    if len(scored) != len(entities):
+        raise StepError(f"scored {len(scored)} rows for {len(entities)} input rows")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        view = whylogs_profiling.profile_frame(
+            pd.concat([X.reset_index(drop=True), scored.filter(like="pred")], axis=1)
+        )
+        profile = whylogs_profiling.write_profile(view, Path(tmp) / "scoring_profile.bin")
+        with mlflow_registry.tracked_run(
+            name,
+            str(flow_run.name or "score"),
+            {
+                "mlops_spec.kind": "scoring",
+                "scoring.input": str(source),
+                "scoring.input_sha256": file_sha256(source),
+                "scoring.output": str(target),
+                "scoring.model_version": str(champion.version),
+                "prefect.flow_run_id": str(flow_run.id or ""),
+            },
+        ) as run_id:
+            mlflow_tracking.log_metrics(run_id, {"scoring.rows": float(len(scored))})
+            mlflow_tracking.log_artifact_file(run_id, profile, "profiles")
+            _write_parquet_atomic(scored, target)
+    reports.markdown(
+        name,
+        "scoring",
+        f"# {name} v{champion.version} scored {len(scored)} rows\n\n"
+        f"input `{input_path}`, output `{output_path}`, MLflow scoring run `{run_id}`\n\n"
+        + reports.markdown_table(
+            [
+                {"output": column, "mean": float(scored[column].mean())}
+                for column in scored.columns
+                if column.startswith("proba_")
+                or (column == "prediction" and pd.api.types.is_numeric_dtype(scored[column]))
+            ]
+        ),
+        "batch scoring with the champion",
+    )
+    logger.info("scored %d rows with %s v%d -> %s", len(scored), name, champion.version, target)
+    return {
+        "model": name,
+        "version": champion.version,
+        "rows": len(scored),
+        "output": str(target),
+        "mlflow_run_id": run_id,
+    }
