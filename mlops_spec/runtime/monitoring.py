@@ -28,7 +28,7 @@ from mlops_spec.errors import DataSourceError, StepError
 from mlops_spec.events import ALERT_EVENT, DRIFT_EVENT, model_resource_id
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.runtime import reports, steps
-from mlops_spec.runtime.lineage import file_sha256, tree_sha256
+from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.settings import Settings
 
 REFERENCE_ARTIFACT = "profiles/reference_profile.bin"
@@ -91,17 +91,7 @@ def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
     if champion.run_id is None:
         raise StepError(f"{name}@{alias} (v{champion.version}) has no training run to compare with")
 
-    repo = loaded.resolve(spec.features.repo)
-    retrieved = steps.retrieve_features(
-        str(repo),
-        entities,
-        service=spec.features.service,
-        refs=list(spec.features.refs) if spec.features.refs else None,
-        timestamp=spec.data.timestamp,
-        spec_hash=loaded.content_hash,
-        entities_sha256=file_sha256(batch_path),
-        repo_sha256=tree_sha256(repo),
-    )
+    retrieved = steps.spec_features(loaded, entities, file_sha256(batch_path))
     features = [c for c in retrieved.feature_columns if c != spec.data.label]
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow_tracking.download_artifact(champion.run_id, REFERENCE_ARTIFACT, Path(tmp))

@@ -24,7 +24,7 @@ from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking
 from mlops_spec.errors import DataSourceError, StepError
 from mlops_spec.loader import load_spec
 from mlops_spec.runtime import reports, steps
-from mlops_spec.runtime.lineage import file_sha256, tree_sha256
+from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.settings import Settings
 
 
@@ -95,17 +95,7 @@ def score(spec_path: str, input_path: str, output_path: str) -> dict[str, Any]:
         raise StepError(f"{name} has no {alias!r} version to score with: train and promote one")
     champion = mlflow_audit.describe_version(name, alias)
     model = mlflow_registry.load_model(f"models:/{name}/{champion.version}")
-    repo = loaded.resolve(spec.features.repo)
-    retrieved = steps.retrieve_features(
-        str(repo),
-        entities[keys],
-        service=spec.features.service,
-        refs=list(spec.features.refs) if spec.features.refs else None,
-        timestamp=spec.data.timestamp,
-        spec_hash=loaded.content_hash,
-        entities_sha256=file_sha256(source),
-        repo_sha256=tree_sha256(repo),
-    )
+    retrieved = steps.spec_features(loaded, entities[keys], file_sha256(source))
     features = list(getattr(model, "feature_names_in_", retrieved.feature_columns))
     X = retrieved.frame[features]
     scored = pd.concat([entities[keys].reset_index(drop=True), predictions(model, X)], axis=1)

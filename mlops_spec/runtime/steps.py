@@ -19,7 +19,7 @@ from mlops_spec.adapters import feast_store, mlflow_tracking
 from mlops_spec.errors import DataSourceError, FeatureJoinError, SpecError
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
-from mlops_spec.runtime.lineage import file_sha256
+from mlops_spec.runtime.lineage import file_sha256, tree_sha256
 
 PLAIN: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
@@ -111,6 +111,25 @@ def retrieve_features(
         len(retrieved.frame),
     )
     return retrieved
+
+
+def spec_features(
+    loaded: LoadedSpec, entities: pd.DataFrame, entities_sha256: str
+) -> feast_store.RetrievedFeatures:
+    """The spec's features (its service or refs) for entity rows, point-in-time; training,
+    monitoring and scoring all join through here, so they see features the same way."""
+    spec = loaded.spec
+    repo = loaded.resolve(spec.features.repo)
+    return retrieve_features(
+        str(repo),
+        entities,
+        service=spec.features.service,
+        refs=list(spec.features.refs) if spec.features.refs else None,
+        timestamp=spec.data.timestamp,
+        spec_hash=loaded.content_hash,
+        entities_sha256=entities_sha256,
+        repo_sha256=tree_sha256(repo),
+    )
 
 
 @task(name="profile_data", **PLAIN)

@@ -21,7 +21,7 @@ from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.plan import compile_plan, study_name
 from mlops_spec.runtime import model_steps, registry_steps, reports, steps
 from mlops_spec.runtime.approval import request_approval
-from mlops_spec.runtime.lineage import frame_fingerprint, git_commit, tree_sha256
+from mlops_spec.runtime.lineage import frame_fingerprint, git_commit
 from mlops_spec.runtime.outcome import RunOutcome
 from mlops_spec.settings import Settings
 
@@ -138,17 +138,7 @@ def _steps(
     )
 
     entities, entities_sha = steps.load_entities(loaded)
-    repo = loaded.resolve(spec.features.repo)
-    retrieved = steps.retrieve_features(
-        str(repo),
-        entities,
-        service=spec.features.service,
-        refs=list(spec.features.refs) if spec.features.refs else None,
-        timestamp=spec.data.timestamp,
-        spec_hash=loaded.content_hash,
-        entities_sha256=entities_sha,
-        repo_sha256=tree_sha256(repo),
-    )
+    retrieved = steps.spec_features(loaded, entities, entities_sha)
     frame = retrieved.frame
     features = [c for c in retrieved.feature_columns if c != spec.data.label]
     training_frame = frame[[*features, spec.data.label]]
