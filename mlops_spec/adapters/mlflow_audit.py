@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from mlops_spec.adapters.mlflow_registry import _is_missing_alias
@@ -118,3 +119,11 @@ def _walk(list_dir: Callable[[str | None], Iterable[Any]], path: str | None = No
         else:
             files.append(str(entry.path))
     return files
+
+
+def download_artifact(run_id: str, artifact_path: str, dst: Path) -> Path:
+    """Copy one artifact of a run to ``dst`` (a folder); returns the local file."""
+    dst.mkdir(parents=True, exist_ok=True)
+    with backend_call(f"download {artifact_path} of run {run_id}"):
+        local = client().download_artifacts(run_id, artifact_path, str(dst))
+    return Path(local)

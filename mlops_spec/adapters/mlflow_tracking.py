@@ -492,11 +492,3 @@ def log_table(run_id: str, df: pd.DataFrame, name: str) -> str:
         with backend_call(f"log table {name!r} to run {run_id}"):
             client().log_artifact(run_id, str(local), "tables")
     return artifact_file
-
-
-def download_artifact(run_id: str, artifact_path: str, dst: Path) -> Path:
-    """Copy one artifact of a run to ``dst`` (a folder); returns the local file."""
-    dst.mkdir(parents=True, exist_ok=True)
-    with backend_call(f"download {artifact_path} of run {run_id}"):
-        local = client().download_artifacts(run_id, artifact_path, str(dst))
-    return Path(local)

@@ -94,7 +94,7 @@ def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
     retrieved = steps.spec_features(loaded, entities, file_sha256(batch_path))
     features = [c for c in retrieved.feature_columns if c != spec.data.label]
     with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow_tracking.download_artifact(champion.run_id, REFERENCE_ARTIFACT, Path(tmp))
+        local = mlflow_audit.download_artifact(champion.run_id, REFERENCE_ARTIFACT, Path(tmp))
         reference = whylogs_profiling.read_profile(local)
         batch_view = whylogs_profiling.profile_frame(retrieved.frame[features])
         batch_profile = whylogs_profiling.write_profile(batch_view, Path(tmp) / "batch.bin")

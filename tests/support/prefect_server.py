@@ -25,15 +25,10 @@ from typing import Any
 
 import pytest
 
+from mlops_spec.runtime.environment import QUIET
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-QUIET = {
-    "DO_NOT_TRACK": "true",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "WHYLOGS_NO_ANALYTICS": "True",
-    "FEAST_USAGE": "False",
-}
 STARTUP_SECONDS = 120
 
 
