@@ -77,3 +77,11 @@ class FeatureJoinError(StepError):
 
 class RegistryError(StepError):
     """The model registry could not record or find what the run needs."""
+
+
+class PromotionConflict(RegistryError):
+    """The alias moved after the gates compared against it, so this move was refused."""
+
+    def __init__(self, message: str, *, current: int | None) -> None:
+        super().__init__(message)
+        self.current = current

@@ -58,7 +58,7 @@ from mlops_spec.adapters.mlflow_tracking import (
     start_run,
     tracked_run,
 )
-from mlops_spec.errors import RegistryError
+from mlops_spec.errors import PromotionConflict, RegistryError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -402,6 +402,13 @@ def promotion_history(name: str, alias: str | None = None) -> list[dict[str, Any
     return [e for e in events if alias is None or e.get("alias") == alias]
 
 
+class _Unchecked:
+    """Marker for "promote whatever the alias points at now" (no compare-and-set)."""
+
+
+UNCHECKED = _Unchecked()
+
+
 def promote(
     name: str,
     alias: str,
@@ -410,8 +417,36 @@ def promote(
     actor: str,
     reason: str,
     kind: str = "promotion",
+    expected_from: int | _Unchecked | None = UNCHECKED,
 ) -> dict[str, Any]:
-    """Move ``alias`` to ``to_version`` and record the move (with the version it replaced)."""
+    """Move ``alias`` to ``to_version`` and record the move (with the version it replaced).
+
+    With ``expected_from`` this is a compare-and-set: when the alias no longer points where the
+    caller's gates compared against (another run promoted meanwhile), nothing moves, a
+    ``conflict`` event records the refused move and ``PromotionConflict`` says what it found.
+    MLflow has no atomic compare-and-set on aliases, so callers that race (two runs of one
+    spec) hold ``mlops_spec.runtime.promotion_lock`` around this call.
+    """
     from_version = get_alias_version(name, alias)
+    if not isinstance(expected_from, _Unchecked) and from_version != expected_from:
+        seen = _label(expected_from)
+        found = _label(from_version)
+        record_promotion(
+            name,
+            alias,
+            from_version,
+            to_version,
+            actor,
+            f"not moved: gates compared against {seen}, but {alias} is now {found}",
+            kind="conflict",
+        )
+        raise PromotionConflict(
+            f"{name}@{alias} moved from {seen} to {found} while v{to_version} was being judged",
+            current=from_version,
+        )
     set_alias(name, alias, to_version)
     return record_promotion(name, alias, from_version, to_version, actor, reason, kind)
+
+
+def _label(version: int | None) -> str:
+    return "no version" if version is None else f"v{version}"

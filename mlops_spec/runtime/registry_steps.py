@@ -8,13 +8,16 @@ import pandas as pd
 from prefect import get_run_logger, task
 
 from mlops_spec.adapters import mlflow_registry, mlflow_tracking
-from mlops_spec.errors import StepError
+from mlops_spec.errors import PromotionConflict, StepError
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.approval import ApprovalDecision
 from mlops_spec.runtime.gates import GateDecision, decide
 from mlops_spec.runtime.model_steps import score
+from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.runtime.steps import PLAIN
+
+CONFLICT = "conflict"
 
 
 @task(name="register", retries=2, retry_delay_seconds=2, **PLAIN)
@@ -117,10 +120,15 @@ def promote(
     version: int,
     decisions: list[GateDecision],
     flow_run: str,
-    approval: ApprovalDecision | None = None,
+    approval: ApprovalDecision | None,
+    compared_with: int | None,
 ) -> tuple[bool, str]:
     """Move the promotion alias only when every gate passed and, where the spec asks for it,
-    a reviewer approved; otherwise record why the version stays challenger."""
+    a reviewer approved; otherwise record why the version stays challenger.
+
+    ``compared_with`` is the champion the gates judged against. The move is a compare-and-set
+    on it, under the model's promotion lock: if another run promoted meanwhile, the status is
+    ``conflict`` and the flow judges again against the new champion."""
     spec = loaded.spec
     name = spec.metadata.name
     promotion = spec.governance.promotion
@@ -141,7 +149,19 @@ def promote(
             return False, f"challenger ({status}{by})"
         actor = f"reviewer {approval.reviewer} (prefect flow run {flow_run})"
         reason = f"every gate passed; approved: {approval.comment or 'no comment'}"
-    mlflow_registry.promote(name, promotion.alias, version, actor=actor, reason=reason)
+    with promotion_lock(name):
+        try:
+            mlflow_registry.promote(
+                name,
+                promotion.alias,
+                version,
+                actor=actor,
+                reason=reason,
+                expected_from=compared_with,
+            )
+        except PromotionConflict as exc:
+            get_run_logger().warning("%s; judging again against the new champion", exc)
+            return False, CONFLICT
     mlflow_registry.set_version_tags(name, version, {"governance.status": "promoted"})
     return True, "promoted"
 

@@ -14,17 +14,21 @@ from typing import Any
 
 from mlops_spec.errors import RegistryError
 from mlops_spec.runtime.environment import prepare_environment
+from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.settings import Settings
 
 
 def champion_chain(history: Sequence[dict[str, Any]]) -> list[int]:
-    """The versions that held the alias, oldest first, with rolled-back ones removed."""
+    """The versions that held the alias, oldest first, with rolled-back ones removed.
+
+    ``conflict`` events record moves that were refused, so they never enter the chain."""
     chain: list[int] = []
     for event in history:
-        if event.get("kind") == "rollback":
+        kind = event.get("kind", "promotion")
+        if kind == "rollback":
             if chain:
                 chain.pop()
-        else:
+        elif kind == "promotion":
             chain.append(int(event["to_version"]))
     return chain
 
@@ -53,14 +57,16 @@ def rollback(model: str, alias: str, *, actor: str | None, reason: str) -> dict[
         raise RegistryError(f"{model}@{alias} (v{current}) has no previous {alias} to roll back to")
     previous = chain[-2]
     who = actor or getpass.getuser()
-    event = mlflow_registry.promote(
-        model,
-        alias,
-        previous,
-        actor=who,
-        reason=f"rollback from v{current}: {reason}",
-        kind="rollback",
-    )
+    with promotion_lock(model):
+        event = mlflow_registry.promote(
+            model,
+            alias,
+            previous,
+            actor=who,
+            reason=f"rollback from v{current}: {reason}",
+            kind="rollback",
+            expected_from=current,
+        )
     mlflow_registry.set_version_tags(
         model, current, {"governance.status": f"rolled-back (by {who}: {reason})"}
     )

@@ -26,6 +26,8 @@ from mlops_spec.runtime.outcome import RunOutcome
 from mlops_spec.settings import Settings
 
 STOPPED_PREFIX = "stopped by the spec: "
+# Each attempt re-judges the version against a champion another run just promoted.
+PROMOTION_ATTEMPTS = 3
 
 
 def _run_name() -> str:
@@ -175,24 +177,30 @@ def _steps(
         },
     )
     version = registry_steps.register(loaded, model, train_rows[features], run_id, lineage)
-    decisions, champion = registry_steps.governance(
-        loaded,
-        version,
-        evaluation.metrics,
-        test_rows,
-        features,
-        fairness_failures,
-        run_id,
-    )
     approval = None
-    if spec.governance.promotion.approval == "required" and all(d.passed for d in decisions):
-        request = registry_steps.summary_markdown(
-            loaded, version, evaluation.metrics, decisions, "awaiting approval", run_id
+    for _ in range(PROMOTION_ATTEMPTS):
+        decisions, champion = registry_steps.governance(
+            loaded,
+            version,
+            evaluation.metrics,
+            test_rows,
+            features,
+            fairness_failures,
+            run_id,
         )
-        approval = request_approval(loaded, version, request, run_id)
-    promoted, status = registry_steps.promote(
-        loaded, version, decisions, str(flow_run.id), approval
-    )
+        passed = all(d.passed for d in decisions)
+        if spec.governance.promotion.approval == "required" and passed and approval is None:
+            request = registry_steps.summary_markdown(
+                loaded, version, evaluation.metrics, decisions, "awaiting approval", run_id
+            )
+            approval = request_approval(loaded, version, request, run_id)
+        promoted, status = registry_steps.promote(
+            loaded, version, decisions, str(flow_run.id), approval, champion
+        )
+        if status != registry_steps.CONFLICT:
+            break
+    else:
+        status = f"challenger (the champion kept moving over {PROMOTION_ATTEMPTS} attempts)"
     reports.markdown(
         name,
         "summary",
