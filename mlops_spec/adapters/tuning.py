@@ -11,6 +11,9 @@ Why it looks like this:
   search space should not waste the others. Too many failures (``max_failed_fraction``) stop the
   study early and raise a ``StepError`` that quotes the first failure, because then the problem
   is the setup, not the corner.
+* A run killed mid-study (SIGKILL, a lost worker) leaves its trials RUNNING; the next run marks
+  them FAIL before counting what is missing (see ``tuning_storage``), so a resumed study never
+  waits on, or samples around, trials nobody is running.
 * Parallel trials are threads (``n_jobs``): scikit-learn releases the GIL in its hot loops.
   OpenMP estimators (HistGradientBoosting) already use every core in one fit, so
   ``threads_per_trial`` splits the cores between concurrent trials instead of oversubscribing.
@@ -24,13 +27,9 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import optuna
-from optuna.storages import BaseStorage, JournalStorage
-from optuna.storages.journal import JournalFileBackend
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
@@ -43,6 +42,13 @@ from mlops_spec.adapters.estimators import (
     split_columns,
 )
 from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
+from mlops_spec.adapters.tuning_storage import (
+    ERROR_ATTR,
+    fail_orphaned_trials,
+    mark_owner,
+    open_storage,
+    redact_url,
+)
 from mlops_spec.errors import StepError
 from mlops_spec.spec.metrics import TASK_METRICS, Task
 from mlops_spec.spec.tuning import (
@@ -58,10 +64,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-JOURNAL_PREFIX = "journal:"
 # Below this many finished trials a failure share is too noisy to stop a study on.
 MIN_TRIALS_BEFORE_FAILURE_STOP = 5
-_ERROR_ATTR = "error"
+_ERROR_ATTR = ERROR_ATTR
 
 
 class TrialReporter:
@@ -199,6 +204,7 @@ def tune(
             f"study '{study_name}' already exists and {study.direction.name.lower()}s; "
             f"it cannot be resumed to {direction}: use another study name"
         )
+    fail_orphaned_trials(study, storage)
     existing = study.get_trials(deepcopy=False)
     done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in existing)
     remaining = tuning.n_trials - done
@@ -232,6 +238,7 @@ def _wrap(objective_fn: ObjectiveFn, tuning: Tuning) -> Callable[[optuna.Trial],
     so a later run (or the failure message) can say why it failed."""
 
     def objective(trial: optuna.Trial) -> float:
+        mark_owner(trial)
         params = suggest(trial, tuning)
         try:
             value = float(objective_fn(params, TrialReporter(trial)))
@@ -367,30 +374,6 @@ def make_pruner(tuning: Tuning) -> optuna.pruners.BasePruner:
     if tuning.pruner is Pruner.successive_halving:
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     return optuna.pruners.NopPruner()
-
-
-def open_storage(storage_url: str) -> BaseStorage | str:
-    """``journal:<path>`` is a journal file (created with its folder); anything else is an RDB
-    URL for Optuna (``sqlite:///...``, ``postgresql://...``)."""
-    if storage_url.startswith(JOURNAL_PREFIX):
-        raw = storage_url.removeprefix(JOURNAL_PREFIX)
-        if not raw:
-            raise StepError("a journal storage URL needs a path: journal:<path>")
-        path = Path(raw).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
-    return storage_url
-
-
-def redact_url(storage_url: str) -> str:
-    """The storage URL without its password, fit for logs and MLflow tags."""
-    if storage_url.startswith(JOURNAL_PREFIX):
-        return storage_url
-    parts = urlsplit(storage_url)
-    if parts.password is None:
-        return storage_url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def threads_per_trial(parallelism: int) -> int | None:

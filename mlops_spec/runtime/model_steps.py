@@ -55,8 +55,9 @@ def tune(
 ) -> dict[str, Any]:
     """An Optuna study on a validation holdout of the training rows; returns the best params."""
     from mlops_spec.adapters import plots  # noqa: F401  (matplotlib Agg set up before figures)
-    from mlops_spec.adapters.tuning import make_objective, redact_url
+    from mlops_spec.adapters.tuning import make_objective
     from mlops_spec.adapters.tuning import tune as run_study
+    from mlops_spec.adapters.tuning_storage import redact_url
 
     spec = loaded.spec
     assert spec.tuning is not None

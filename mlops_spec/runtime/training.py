@@ -86,7 +86,7 @@ def _lineage(
         "prefect.flow_run_name": str(flow_run.name or ""),
     }
     if study is not None:
-        from mlops_spec.adapters.tuning import redact_url
+        from mlops_spec.adapters.tuning_storage import redact_url
 
         tags["optuna.study"] = study
         tags["optuna.storage"] = redact_url(settings.optuna_storage_url)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,10 @@ from mlops_spec.adapters.splitting import split_frame
 from mlops_spec.adapters.tuning import (
     TrialReporter,
     make_objective,
-    redact_url,
     threads_per_trial,
     tune,
 )
+from mlops_spec.adapters.tuning_storage import redact_url
 from mlops_spec.errors import StepError
 from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.sections import Split, SplitMethod
@@ -133,6 +135,40 @@ def test_journal_study_resumes_only_missing_trials(
             objective_fn=objective,
             show_progress=False,
         )
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, optuna
+from mlops_spec.adapters.tuning_storage import mark_owner, open_storage
+study = optuna.create_study(
+    study_name="orphans", storage=open_storage(sys.argv[1]), direction="minimize",
+    load_if_exists=True,
+)
+trial = study.ask()
+mark_owner(trial)
+os._exit(0)  # dies mid-trial, as a SIGKILLed run does: no tell, no cleanup
+"""
+
+
+def test_trials_of_a_dead_process_are_failed_before_resuming(
+    tmp_path: Path, cancer: tuple[pd.DataFrame, pd.DataFrame, list[str]]
+) -> None:
+    storage = _journal(tmp_path)
+    subprocess.run([sys.executable, "-c", _ORPHAN_SCRIPT, storage], check=True, timeout=120)
+    result = tune(
+        study_name="orphans",
+        storage_url=storage,
+        tuning=_tuning(n_trials=3),
+        direction="minimize",
+        objective_fn=_objective(cancer),
+        show_progress=False,
+    )
+    orphan = result.history[0]
+    assert orphan["state"] == "FAIL"
+    assert "died while running this trial" in orphan["error"]
+    assert result.n_complete + result.n_pruned == 3
+    assert result.trials_this_run == 3  # the orphan is not this run's failure
+    assert not [h for h in result.history if h["state"] == "RUNNING"]
 
 
 def test_median_pruner_prunes_hist_gradient_boosting(
