@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from mlops_spec.errors import ConstraintsFailed
+from mlops_spec.errors import ConstraintsFailed, StepError
 from mlops_spec.loader import load_spec
 from mlops_spec.runtime.environment import prepare_environment
 from mlops_spec.runtime.outcome import RunOutcome
@@ -16,11 +16,16 @@ def run_spec(spec_path: str, *, show_progress: bool = True) -> RunOutcome:
     settings = Settings()
     load_spec(spec_path, settings)
     prepare_environment(settings)
-    from mlops_spec.runtime.training import STOPPED_PREFIX, train
+    from mlops_spec.runtime.console import quiet_console_tracebacks
+    from mlops_spec.runtime.training import FAILED_PREFIX, STOPPED_PREFIX, train
+
+    quiet_console_tracebacks()
 
     state = train(spec_path=spec_path, show_progress=show_progress, return_state=True)
     message = state.message or ""
     if state.is_failed() and message.startswith(STOPPED_PREFIX):
         raise ConstraintsFailed(message.removeprefix(STOPPED_PREFIX))
+    if state.is_failed() and message.startswith(FAILED_PREFIX):
+        raise StepError(message.removeprefix(FAILED_PREFIX))
     result = cast(dict[str, Any], state.result())  # re-raises the error of a failed run
     return RunOutcome(**result)

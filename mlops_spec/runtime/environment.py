@@ -18,6 +18,11 @@ QUIET = {
     "WHYLOGS_NO_ANALYTICS": "True",
     "FEAST_USAGE": "False",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    # MLflow's HTTP client retries 7 times with a factor-2 back-off capped at 120 s: over four
+    # minutes before an unreachable tracking server is reported. Three retries (1 + 2 + 4 s)
+    # ride out a restart and still fail in seconds.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
 }
 
 

@@ -16,7 +16,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from mlops_spec.adapters import mlflow_tracking
-from mlops_spec.errors import ConstraintsFailed
+from mlops_spec.errors import ConstraintsFailed, StepError
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.plan import compile_plan, study_name
 from mlops_spec.runtime import model_steps, registry_steps, reports, steps
@@ -26,6 +26,7 @@ from mlops_spec.runtime.outcome import RunOutcome
 from mlops_spec.settings import Settings
 
 STOPPED_PREFIX = "stopped by the spec: "
+FAILED_PREFIX = "step failed: "
 # Each attempt re-judges the version against a champion another run just promoted.
 PROMOTION_ATTEMPTS = 3
 
@@ -44,7 +45,8 @@ def train(spec_path: str, show_progress: bool = False) -> dict[str, Any] | State
     """Train, evaluate, govern and register the model a spec describes.
 
     A run stopped by a data constraint ends Failed with the constraint in its message: an
-    outcome the spec asked for, reported without a traceback.
+    outcome the spec asked for, reported without a traceback. So does a step that failed for a
+    reason it could name (``StepError``: an unreachable backend, a corrupt source file).
     """
     settings = Settings()
     loaded = load_spec(spec_path, settings)
@@ -53,6 +55,11 @@ def train(spec_path: str, show_progress: bool = False) -> dict[str, Any] | State
     except ConstraintsFailed as exc:
         get_run_logger().error("%s", exc)
         return Failed(message=f"{STOPPED_PREFIX}{exc}")
+    except StepError as exc:
+        # A located, explained failure (an outage, a bad file): Failed with that one line,
+        # not a crash report.
+        get_run_logger().error("%s", exc)
+        return Failed(message=f"{FAILED_PREFIX}{exc}")
 
 
 def _lineage(

@@ -1,0 +1,32 @@
+"""Keep expected failures one line long on the console, with their tracebacks in Prefect.
+
+Prefect's engines log a failing task or flow with ``exc_info``, so a backend outage or a bad
+data file would print a full traceback under the CLI's own one-line error. The project's
+errors (``MlopsSpecError``) already say what failed and what to do; on the console their
+traceback is noise. The Prefect API handler sits on the run loggers and sees each record before
+it propagates to the root console handler, so the UI keeps the traceback for whoever debugs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mlops_spec.errors import MlopsSpecError
+
+
+class HideExpectedTracebacks(logging.Filter):
+    """Drop the traceback of records about a ``MlopsSpecError``; keep the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, MlopsSpecError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_console_tracebacks() -> None:
+    """Install the filter on the root logger's console handlers (after Prefect set them up)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, HideExpectedTracebacks) for f in handler.filters):
+            handler.addFilter(HideExpectedTracebacks())
