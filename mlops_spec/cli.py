@@ -249,6 +249,11 @@ def _prefect_deploy_all(prefect_file: Path, api_url: str | None) -> int:
         shown = " ".join(command[1:])
         print(f"error: `{shown}` failed (exit {result.returncode})", file=sys.stderr)
         return EXIT_INVALID
+    os.environ["PREFECT_API_URL"] = url
+    from mlops_spec.runtime.automations import ensure_crash_detection
+
+    created = ensure_crash_detection()
+    print(f"crash detection automation {'created' if created else 'already present'}")
     return EXIT_OK
 
 

@@ -16,6 +16,16 @@ ALERT_EVENT = "mlops-spec.drift.alert"
 """Emitted instead of :data:`DRIFT_EVENT` for ``on_drift: alert``: recorded, starts nothing."""
 
 
+HEARTBEAT_SECONDS = 30
+"""How often a deployed flow run tells the Prefect server it is alive (Prefect's minimum)."""
+
+SILENT_SECONDS = 90
+"""A running flow run silent this long (three missed heartbeats) is marked Crashed."""
+
+CRASH_DETECTION = "mlops-spec: crash silent flow runs"
+"""Name of the automation that marks flow runs whose process died as Crashed."""
+
+
 def model_resource_id(model: str) -> str:
     """The Prefect resource id that names one registered model in events."""
     return f"mlops-spec.model.{model}"

@@ -71,7 +71,10 @@ def test_prefect_yaml_is_generated_from_the_specs() -> None:
             {"cron": spec.schedule.cron, "timezone": spec.schedule.timezone}
         ]
         assert deployment["entrypoint"] == "flows/train.py:train"
-        assert deployment["work_pool"] == {"name": "local"}
+        assert deployment["work_pool"] == {
+            "name": "local",
+            "job_variables": {"env": {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}},
+        }
         if spec.monitoring is not None:
             monitor = by_name[f"{spec.metadata.name}-monitor"]
             assert monitor["entrypoint"] == "flows/monitor.py:monitor"
