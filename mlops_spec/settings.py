@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mlops_spec.secrets import resolve
+
 DEFAULT_ALLOWED_ESTIMATORS: tuple[str, ...] = (
     "sklearn.ensemble.HistGradientBoostingClassifier",
     "sklearn.ensemble.HistGradientBoostingRegressor",
@@ -49,8 +51,9 @@ class Settings(BaseSettings):
 
     @property
     def tracking_uri(self) -> str:
-        """MLflow tracking URI; SQLite under the state folder unless set."""
-        return self.mlflow_tracking_uri or f"sqlite:///{self.state / 'mlflow.db'}"
+        """MLflow tracking URI; SQLite under the state folder unless set. A
+        ``prefect-secret:<block>`` value is loaded from Prefect (see ``mlops_spec.secrets``)."""
+        return resolve(self.mlflow_tracking_uri) or f"sqlite:///{self.state / 'mlflow.db'}"
 
     @property
     def artifact_root(self) -> Path:
@@ -59,7 +62,7 @@ class Settings(BaseSettings):
     @property
     def optuna_storage_url(self) -> str:
         """Optuna storage: a journal file under the state folder unless an RDB URL is set."""
-        return self.optuna_storage or f"journal:{self.state / 'optuna.journal'}"
+        return resolve(self.optuna_storage) or f"journal:{self.state / 'optuna.journal'}"
 
     @property
     def feast_repo_path(self) -> Path:

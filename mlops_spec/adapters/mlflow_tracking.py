@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sqlite3
 import tempfile
@@ -42,6 +43,7 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
 from mlops_spec.errors import RegistryError
+from mlops_spec.secrets import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -259,6 +261,9 @@ def configure(tracking_uri: str, artifact_root: Path) -> None:
     if db_path is not None:
         db_path = db_path.expanduser().resolve()
         _probe_sqlite(db_path)
+    if redact_url(tracking_uri) != tracking_uri:
+        # MLflow prints "View run at <tracking URI>" to stdout, password included.
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
 
@@ -268,7 +273,7 @@ def configure(tracking_uri: str, artifact_root: Path) -> None:
         mlflow_client.search_registered_models(max_results=1)
 
     with _init_lock(db_path):
-        _retry_locked(f"initialise the tracking store at {tracking_uri}", initialise)
+        _retry_locked(f"initialise the tracking store at {redact_url(tracking_uri)}", initialise)
     _config = _Config(tracking_uri=tracking_uri, artifact_root=root)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
@@ -23,8 +22,10 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from mlops_spec.errors import StepError
+from mlops_spec.secrets import redact_url
 
 JOURNAL_PREFIX = "journal:"
+__all__ = ["JOURNAL_PREFIX", "fail_orphaned_trials", "mark_owner", "open_storage", "redact_url"]
 OWNER_ATTR = "owner"
 ERROR_ATTR = "error"
 # RDB heartbeats: a trial silent for GRACE_SECONDS belongs to a dead worker.
@@ -43,17 +44,6 @@ def open_storage(storage_url: str) -> BaseStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     return RDBStorage(storage_url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
-
-
-def redact_url(storage_url: str) -> str:
-    """The storage URL without its password, fit for logs and MLflow tags."""
-    if storage_url.startswith(JOURNAL_PREFIX):
-        return storage_url
-    parts = urlsplit(storage_url)
-    if parts.password is None:
-        return storage_url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def mark_owner(trial: optuna.Trial) -> None:

@@ -16,6 +16,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from mlops_spec.secrets import looks_secret
+
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 40
 MAX_NODES = 50_000
@@ -200,11 +202,15 @@ class _Builder:
                 self._problem(node, path, f"cannot read value: {exc}")
                 return None
         missing: list[str] = []
+        credentials: list[str] = []
 
         def substitute(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
+            if looks_secret(name):
+                credentials.append(name)
+                return ""
             if name in self.env:
                 return self.env[name]
             if default is not None:
@@ -213,6 +219,14 @@ class _Builder:
             return ""
 
         text = _ENV_REF.sub(substitute, node.value)
+        for name in credentials:
+            self._problem(
+                node,
+                path,
+                f"'${{{name}}}' looks like a credential, and a spec is committed configuration",
+                "keep secrets out of specs: pass connection secrets as MLOPS_SPEC_* settings "
+                "or prefect-secret:<block> references",
+            )
         for name in missing:
             self._problem(
                 node,

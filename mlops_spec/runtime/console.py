@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from mlops_spec.errors import MlopsSpecError
+from mlops_spec.secrets import install_log_redaction
 
 
 class HideExpectedTracebacks(logging.Filter):
@@ -30,3 +31,10 @@ def quiet_console_tracebacks() -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, HideExpectedTracebacks) for f in handler.filters):
             handler.addFilter(HideExpectedTracebacks())
+
+
+def protect_logs() -> None:
+    """Both console rules for a flow or CLI process: one-line expected errors, and secrets
+    masked in every handler (console and Prefect API alike)."""
+    quiet_console_tracebacks()
+    install_log_redaction()

@@ -16,10 +16,10 @@ def run_spec(spec_path: str, *, show_progress: bool = True) -> RunOutcome:
     settings = Settings()
     load_spec(spec_path, settings)
     prepare_environment(settings)
-    from mlops_spec.runtime.console import quiet_console_tracebacks
+    from mlops_spec.runtime.console import protect_logs
     from mlops_spec.runtime.training import FAILED_PREFIX, STOPPED_PREFIX, train
 
-    quiet_console_tracebacks()
+    protect_logs()
 
     state = train(spec_path=spec_path, show_progress=show_progress, return_state=True)
     message = state.message or ""

@@ -28,6 +28,7 @@ from mlops_spec.errors import DataSourceError, StepError
 from mlops_spec.events import ALERT_EVENT, DRIFT_EVENT, model_resource_id
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.runtime import reports, steps
+from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.settings import Settings
 
@@ -73,6 +74,7 @@ def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
     from mlops_spec.adapters.drift import feature_drift
 
     logger = get_run_logger()
+    protect_logs()
     settings = Settings()
     loaded = load_spec(spec_path, settings)
     spec = loaded.spec

@@ -24,6 +24,7 @@ from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking
 from mlops_spec.errors import DataSourceError, StepError
 from mlops_spec.loader import load_spec
 from mlops_spec.runtime import reports, steps
+from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.settings import Settings
 
@@ -81,6 +82,7 @@ def score(spec_path: str, input_path: str, output_path: str) -> dict[str, Any]:
     from mlops_spec.adapters import whylogs_profiling
 
     logger = get_run_logger()
+    protect_logs()
     settings = Settings()
     loaded = load_spec(spec_path, settings)
     spec = loaded.spec

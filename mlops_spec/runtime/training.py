@@ -21,8 +21,10 @@ from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.plan import compile_plan, study_name
 from mlops_spec.runtime import model_steps, registry_steps, reports, steps
 from mlops_spec.runtime.approval import request_approval
+from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.lineage import frame_fingerprint, git_commit
 from mlops_spec.runtime.outcome import RunOutcome
+from mlops_spec.secrets import redact_url
 from mlops_spec.settings import Settings
 
 STOPPED_PREFIX = "stopped by the spec: "
@@ -48,6 +50,7 @@ def train(spec_path: str, show_progress: bool = False) -> dict[str, Any] | State
     outcome the spec asked for, reported without a traceback. So does a step that failed for a
     reason it could name (``StepError``: an unreachable backend, a corrupt source file).
     """
+    protect_logs()
     settings = Settings()
     loaded = load_spec(spec_path, settings)
     try:
@@ -93,8 +96,6 @@ def _lineage(
         "prefect.flow_run_name": str(flow_run.name or ""),
     }
     if study is not None:
-        from mlops_spec.adapters.tuning_storage import redact_url
-
         tags["optuna.study"] = study
         tags["optuna.storage"] = redact_url(settings.optuna_storage_url)
     return tags
@@ -116,7 +117,7 @@ def run_pipeline(loaded: LoadedSpec, settings: Settings, *, show_progress: bool)
             "mlops_spec.outcome": "running",
         },
     )
-    logger.info("MLflow run %s (tracking %s)", run_id, settings.tracking_uri)
+    logger.info("MLflow run %s (tracking %s)", run_id, redact_url(settings.tracking_uri))
     try:
         outcome = _steps(loaded, settings, plan, run_id, show_progress)
     except BaseException:

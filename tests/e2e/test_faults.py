@@ -21,7 +21,8 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from tests.e2e.conftest import BIN, ROOT, variant
-from tests.support.prefect_server import free_port, stop_process_group
+from tests.support.mlflow_server import start_mlflow_server
+from tests.support.prefect_server import stop_process_group
 
 pytestmark = pytest.mark.e2e
 
@@ -123,48 +124,9 @@ def test_sigkill_during_tuning_then_rerun(demo_data: Path, tmp_path: Path) -> No
     assert str(registry.get_model_version_by_alias(MODEL, "champion").version) == "1"
 
 
-def _mlflow_server(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    port = free_port()
-    db = tmp_path / "server" / "mlflow.db"
-    db.parent.mkdir()
-    log = (tmp_path / "server" / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            str(BIN / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{db}",
-            "--artifacts-destination",
-            str(tmp_path / "server" / "artifacts"),
-            "--workers",
-            "1",
-        ],
-        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    import httpx
-
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return server, url, db
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, (tmp_path / "server" / "server.log").read_text()[-2000:]
-        assert time.monotonic() < deadline, "mlflow server did not start"
-        time.sleep(0.5)
-
-
 def test_mlflow_server_stopping_mid_run_fails_cleanly(demo_data: Path, tmp_path: Path) -> None:
-    server, url, db = _mlflow_server(tmp_path)
+    server = start_mlflow_server(tmp_path / "server")
+    url, db = server.url, server.db
     state = tmp_path / "state"
     spec = variant(
         tmp_path, "penguins.yaml", "penguins_long.yaml", {"n_trials: 15": "n_trials: 60"}
@@ -174,7 +136,7 @@ def test_mlflow_server_stopping_mid_run_fails_cleanly(demo_data: Path, tmp_path:
         run = _start_run(spec, _env(state, MLOPS_SPEC_MLFLOW_TRACKING_URI=url), log)
         _wait_for_trials(state, run, at_least=2)  # the MLflow run exists by now
     finally:
-        stop_process_group(server)
+        stop_process_group(server.process)
     started = time.monotonic()
     assert run.wait(timeout=600) == 1
     retried_for = time.monotonic() - started

@@ -1,0 +1,110 @@
+"""Credentials: only from the environment or Prefect Secret blocks, and never written out.
+
+Connection settings (``MLOPS_SPEC_MLFLOW_TRACKING_URI``, ``MLOPS_SPEC_OPTUNA_STORAGE``) may
+carry a password, either in the environment variable itself or as ``prefect-secret:<block>``,
+a Prefect ``Secret`` block loaded when a run starts. Every value resolved this way (and every
+password inside a URL) is remembered, and ``RedactSecrets`` masks them in each log record
+before any handler writes it: the console, the Prefect API (the UI's logs) and files. What
+the project records itself (tags, reports, errors) goes through ``redact_url``.
+
+Specs are configuration under version control, so they hold no secrets: the loader refuses
+``${VAR}`` for variable names that look like credentials (see ``looks_secret``).
+This module imports nothing heavy; Prefect is imported only to load a block.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+PREFECT_SECRET_PREFIX = "prefect-secret:"
+MASK = "***"
+# Shorter values would mask ordinary words in logs; no real credential is this short.
+_MIN_LENGTH = 6
+_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
+
+_known: set[str] = set()
+
+
+def looks_secret(variable: str) -> bool:
+    """Whether an environment variable's name says it holds a credential."""
+    return bool(_SECRET_NAME.search(variable))
+
+
+def remember(value: str) -> None:
+    """Mask ``value`` (and the password of a URL) in every log record from now on."""
+    if len(value) >= _MIN_LENGTH:
+        _known.add(value)
+    password = _password(value)
+    if password is not None and len(password) >= _MIN_LENGTH:
+        _known.add(password)
+
+
+def resolve(value: str | None) -> str | None:
+    """A connection setting's value: a ``prefect-secret:<block>`` reference is loaded from
+    Prefect; either way the result is remembered for masking."""
+    if value is None:
+        return None
+    if value.startswith(PREFECT_SECRET_PREFIX):
+        from prefect.blocks.system import Secret
+
+        block = value.removeprefix(PREFECT_SECRET_PREFIX)
+        loaded = Secret.load(block).get()  # type: ignore[union-attr]
+        value = str(loaded)
+    remember(value)
+    return value
+
+
+def redact(text: str) -> str:
+    """``text`` with every remembered secret replaced by ``***``."""
+    for secret in sorted(_known, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (``user:***@host``), fit for tags, logs and errors."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return redact(url)
+    host = parts.netloc.rpartition("@")[2]
+    return redact(urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{host}")))
+
+
+def _password(value: str) -> str | None:
+    try:
+        return urlsplit(value).password
+    except ValueError:
+        return None
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrite a record's message and traceback with remembered secrets masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _known:
+            return True
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Add ``RedactSecrets`` to every handler configured so far (after Prefect set up its
+    console and API handlers), so no handler sees a record before it is masked."""
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+                handler.addFilter(RedactSecrets())
