@@ -128,6 +128,10 @@ CASES: dict[str, str] = {
     ).replace("  gates:\n    - {metric: roc_auc, min: 0.7}\n", ""),
     "path_outside_root": edit("  entities: data/rows.parquet", "  entities: ../../etc/passwd"),
     "absolute_path": edit("  entities: data/rows.parquet", "  entities: /etc/passwd"),
+    "secret_in_spec": edit(
+        "  description: a case of the bad-input corpus",
+        "  description: ${WAREHOUSE_PASSWORD}",
+    ),
     "env_var_missing": edit(
         "  entities: data/rows.parquet", "  entities: ${CORPUS_UNSET_VARIABLE}/rows.parquet"
     ),
