@@ -257,6 +257,20 @@ def _prefect_deploy_all(prefect_file: Path, api_url: str | None) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mlops_spec.loader import load_spec
+    from mlops_spec.runtime.environment import prepare_environment
+    from mlops_spec.settings import Settings
+
+    settings = Settings()
+    load_spec(args.spec, settings)
+    prepare_environment(settings)
+    from mlops_spec.runtime.serving_app import serve
+
+    serve(args.spec, host=args.host, port=args.port, materialize=args.materialize)
+    return EXIT_OK
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -328,6 +342,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--apply", action="store_true", help="then run `prefect deploy --all` on the server"
     )
     p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("serve", help="serve online predictions over HTTP (FastAPI)")
+    p.add_argument("spec")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--materialize",
+        action="store_true",
+        help="first load the latest feature values into the Feast online store",
+    )
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo-data", help="prepare the demo datasets (parquet) for the feature repo")
     p.add_argument("--dir", help="data folder (default: <state>/data)")

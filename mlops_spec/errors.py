@@ -85,3 +85,7 @@ class PromotionConflict(RegistryError):
     def __init__(self, message: str, *, current: int | None) -> None:
         super().__init__(message)
         self.current = current
+
+
+class OnlineStoreUnavailable(StepError):
+    """The Feast online store could not be read (down, missing, corrupt)."""

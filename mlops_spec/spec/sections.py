@@ -96,9 +96,50 @@ class ModelSection(SpecModel):
     )
 
 
+class CanaryRules(SpecModel):
+    """When a canary has earned promotion (see ``mlops-spec canary``)."""
+
+    min_requests: int = Field(
+        default=100, ge=1, description="Canary requests needed before any decision."
+    )
+    min_agreement: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Without outcomes: share of canary requests where the champion agrees.",
+    )
+    max_regression: float = Field(
+        default=0.02,
+        ge=0,
+        description="With outcomes: how much lower the canary's accuracy may be.",
+    )
+
+
 class Serving(SpecModel):
-    """Reserved for online serving (routing and online-store failure policy)."""
+    """Online serving: who answers, who is tried alongside, and what an outage of the online
+    store does."""
 
     mode: Literal["champion", "shadow", "canary"] = "champion"
+    candidate_alias: str = Field(
+        default="challenger",
+        pattern=r"^[A-Za-z][\w-]*$",
+        description="The version shadowed (scored and logged, never returned) or canaried.",
+    )
     canary_percent: float = Field(default=0.0, ge=0, le=100)
-    on_store_unavailable: Literal["defaults", "error_503"] = "error_503"
+    on_store_unavailable: Literal["defaults", "error_503"] = Field(
+        default="error_503",
+        description="defaults: predict with every feature missing, so the model's imputers "
+        "answer with the training medians and modes; error_503: refuse the request.",
+    )
+    reload_seconds: float = Field(
+        default=10, gt=0, le=3600, description="How often the service checks the aliases."
+    )
+    canary: CanaryRules = CanaryRules()
+
+    @model_validator(mode="after")
+    def _percent_matches_mode(self) -> Serving:
+        if self.mode == "canary" and self.canary_percent <= 0:
+            raise ValueError("mode canary needs canary_percent above 0")
+        if self.mode != "canary" and self.canary_percent > 0:
+            raise ValueError(f"canary_percent is only used with mode canary, not {self.mode}")
+        return self

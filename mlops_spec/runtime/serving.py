@@ -1,0 +1,201 @@
+"""Online serving core: which versions answer, how traffic is routed, and one prediction pass.
+
+The service (``serving_app``) holds one ``ModelSlots``: the champion, and for ``shadow`` or
+``canary`` the candidate alias's version. A watcher thread re-reads both aliases every
+``reload_seconds`` and swaps in newly loaded models as one tuple assignment, so a request
+always uses a consistent pair and none is dropped while a new champion loads. Canary routing
+hashes the model name and entity key, so an entity always meets the same version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlops_spec.adapters import mlflow_registry
+from mlops_spec.adapters.feast_online import OnlineFeatures
+from mlops_spec.errors import OnlineStoreUnavailable, RegistryError
+from mlops_spec.spec.sections import Serving
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: int
+    model: Any
+    columns: tuple[str, ...]
+
+
+def load_version(name: str, version: int) -> LoadedModel:
+    model = mlflow_registry.load_model(f"models:/{name}/{version}")
+    columns = tuple(str(c) for c in getattr(model, "feature_names_in_", ()))
+    return LoadedModel(version, model, columns)
+
+
+class ModelSlots:
+    """The champion and the candidate, replaced together when an alias moves."""
+
+    def __init__(self, name: str, champion_alias: str, candidate_alias: str | None) -> None:
+        self.name = name
+        self.champion_alias = champion_alias
+        self.candidate_alias = candidate_alias
+        self._pair: tuple[LoadedModel, LoadedModel | None] | None = None
+        self.reloads = 0
+        self.last_error: str | None = None
+
+    def current(self) -> tuple[LoadedModel, LoadedModel | None]:
+        if self._pair is None:
+            raise RegistryError(f"no {self.champion_alias} of {self.name!r} loaded yet")
+        return self._pair
+
+    def refresh(self) -> bool:
+        """Load whatever the aliases point at now; whether anything changed."""
+        champion_version = mlflow_registry.get_alias_version(self.name, self.champion_alias)
+        if champion_version is None:
+            raise RegistryError(
+                f"{self.name!r} has no {self.champion_alias!r} alias to serve: train and "
+                f"promote a version first (`mlops-spec run <spec>`)"
+            )
+        candidate_version = (
+            mlflow_registry.get_alias_version(self.name, self.candidate_alias)
+            if self.candidate_alias
+            else None
+        )
+        if candidate_version == champion_version:
+            candidate_version = None  # a promoted candidate has nothing left to be compared with
+        old = self._pair
+        if old and (old[0].version, old[1].version if old[1] else None) == (
+            champion_version,
+            candidate_version,
+        ):
+            return False
+        champion = (
+            old[0]
+            if old and old[0].version == champion_version
+            else load_version(self.name, champion_version)
+        )
+        candidate = None
+        if candidate_version is not None:
+            kept = old[1] if old is not None else None
+            if kept is not None and kept.version == candidate_version:
+                candidate = kept
+            else:
+                candidate = load_version(self.name, candidate_version)
+        self._pair = (champion, candidate)  # one assignment: requests see old or new, whole
+        self.reloads += 1 if old else 0
+        return True
+
+    def watch(self, every_seconds: float, stop: threading.Event) -> threading.Thread:
+        """Re-read the aliases until ``stop`` is set; errors are kept, the old pair serves on."""
+
+        def loop() -> None:
+            while not stop.wait(every_seconds):
+                try:
+                    self.refresh()
+                    self.last_error = None
+                except Exception as exc:  # the registry may be briefly unreachable
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+
+        thread = threading.Thread(target=loop, name=f"reload-{self.name}", daemon=True)
+        thread.start()
+        return thread
+
+
+def canary_bucket(model: str, entity: dict[str, Any]) -> float:
+    """A stable number in [0, 100) for an entity: the same keys, the same route, every time."""
+    keys = "\x00".join(f"{name}={entity[name]}" for name in sorted(entity))
+    digest = hashlib.sha256(f"{model}\x00{keys}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10_000 / 100
+
+
+@dataclass
+class Counters:
+    requests: int = 0
+    predictions: int = 0
+    store_unavailable: int = 0
+    routes: Counter[str] = field(default_factory=Counter)
+
+
+class UnknownEntities(LookupError):
+    def __init__(self, entities: list[dict[str, Any]]) -> None:
+        super().__init__(entities)
+        self.entities = entities
+
+
+def predict_entities(
+    *,
+    name: str,
+    entities: list[dict[str, Any]],
+    slots: ModelSlots,
+    features: OnlineFeatures,
+    serving: Serving,
+    counters: Counters,
+) -> list[dict[str, Any]]:
+    """Features from the online store, then the routed model's answer for each entity, with
+    the other model's answer alongside (for the log only)."""
+    started = time.perf_counter()
+    counters.requests += 1
+    store = "ok"
+    try:
+        online = features.get(entities)
+    except OnlineStoreUnavailable:
+        counters.store_unavailable += 1
+        if serving.on_store_unavailable == "error_503":
+            raise
+        store = "defaults"
+        online = pd.DataFrame(np.nan, index=range(len(entities)), columns=list(features.columns))
+    if store == "ok":
+        missing = online.isna().all(axis=1).to_numpy()
+        if missing.any():
+            raise UnknownEntities([e for e, m in zip(entities, missing, strict=True) if m])
+    champion, candidate = slots.current()
+    champion_out = _predict(champion, online)
+    candidate_out = _predict(candidate, online) if candidate else None
+    canary = serving.mode == "canary" and candidate is not None
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    results = []
+    for i, entity in enumerate(entities):
+        to_canary = canary and canary_bucket(name, entity) < serving.canary_percent
+        answer = candidate_out[i] if to_canary and candidate_out else champion_out[i]
+        route = "canary" if to_canary else "champion"
+        counters.routes[route] += 1
+        results.append(
+            {
+                **entity,
+                "route": route,
+                "version": candidate.version if to_canary and candidate else champion.version,
+                **answer,
+                "store": store,
+                "_champion": champion_out[i]["prediction"],
+                "_champion_version": champion.version,
+                "_candidate": candidate_out[i]["prediction"] if candidate_out else None,
+                "_candidate_version": candidate.version if candidate else None,
+                "_entity": entity,
+                "_latency_ms": round(elapsed_ms, 3),
+            }
+        )
+    counters.predictions += len(results)
+    return results
+
+
+def _predict(loaded: LoadedModel, online: pd.DataFrame) -> list[dict[str, Any]]:
+    X = online.reindex(columns=list(loaded.columns)) if loaded.columns else online
+    X = X.astype({c: object for c in X.columns if X[c].isna().all()})
+    labels = loaded.model.predict(X)
+    out: list[dict[str, Any]] = [{"prediction": _plain(label)} for label in labels]
+    if hasattr(loaded.model, "predict_proba") and hasattr(loaded.model, "classes_"):
+        probabilities = loaded.model.predict_proba(X)
+        classes = [str(_plain(c)) for c in loaded.model.classes_]
+        for row, p in zip(out, probabilities, strict=True):
+            row["probabilities"] = {c: float(v) for c, v in zip(classes, p, strict=True)}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
