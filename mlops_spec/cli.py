@@ -271,6 +271,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_canary(args: argparse.Namespace) -> int:
+    from mlops_spec.loader import load_spec
+    from mlops_spec.runtime.environment import prepare_environment
+    from mlops_spec.settings import Settings
+
+    settings = Settings()
+    load_spec(args.spec, settings)
+    prepare_environment(settings)
+    from mlops_spec.runtime.canary import canary
+
+    verdict = canary(spec_path=args.spec, outcomes_path=args.outcomes)
+    print(
+        f"canary v{verdict['canary_version']} (champion v{verdict['champion_version']}): "
+        f"{verdict['decision']} ({verdict['reason']})"
+    )
+    return EXIT_OK
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -353,6 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="first load the latest feature values into the Feast online store",
     )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("canary", help="promote or roll back the served canary from its log")
+    p.add_argument("spec")
+    p.add_argument("--outcomes", help="parquet of entity keys and true labels (optional)")
+    p.set_defaults(func=cmd_canary)
 
     p = sub.add_parser("demo-data", help="prepare the demo datasets (parquet) for the feature repo")
     p.add_argument("--dir", help="data folder (default: <state>/data)")

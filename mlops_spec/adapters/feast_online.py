@@ -42,10 +42,22 @@ class OnlineFeatures:
         except _feast_error() as exc:
             raise StepError(f"feast definitions not found in {repo_path}: {exc}") from exc
         self.columns = tuple(ref.split(":", 1)[1] for ref in self.refs)
+        self._reopen = False
 
     def get(self, entity_rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-        """One row per entity row, in order, with a column per feature (missing -> NA)."""
+        """One row per entity row, in order, with a column per feature (missing -> NA).
+
+        After a failure the store is reopened on the next call: online stores keep a
+        connection (SQLite's remembers a vanished schema), and a recovered store must serve
+        again without a restart.
+        """
         try:
+            if self._reopen:
+                self._store = _open_store(self.repo_path)
+                self._service = (
+                    self._store.get_feature_service(self._service.name) if self._service else None
+                )
+                self._reopen = False
             response = self._store.get_online_features(
                 features=self._service if self._service is not None else list(self.refs),
                 entity_rows=[dict(row) for row in entity_rows],
@@ -53,6 +65,7 @@ class OnlineFeatures:
             )
             frame = response.to_df()
         except Exception as exc:  # sqlite, redis and network errors alike mean "unavailable"
+            self._reopen = True
             raise OnlineStoreUnavailable(
                 f"feast online store unavailable: {type(exc).__name__}: {exc}"
             ) from exc

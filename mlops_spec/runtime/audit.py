@@ -42,6 +42,8 @@ def audit_text(model: str, version_or_alias: str) -> str:
         "approval.decision",
         "approval.reviewer",
         "approval.comment",
+        "canary.decision",
+        "canary.reason",
     ):
         if key in record.version_tags:
             lines.append(f"  {key}: {record.version_tags[key]}")

@@ -1,0 +1,196 @@
+"""The canary decision: promote the canary or take it out of traffic, from what was logged.
+
+The service logs, for every canary request, both the canary's and the champion's answer (see
+``prediction_log``). With outcomes (a parquet of entity keys and the true label) the two are
+compared on accuracy over the same requests; without, on agreement. The spec's
+``serving.canary`` rules decide, once enough canary requests were logged:
+
+* promote: the champion alias moves to the canary version (compare-and-set under the
+  promotion lock, as in training), recorded as a promotion;
+* roll back: the candidate alias is removed, so the service stops routing to it at its next
+  reload, recorded as a ``canary-rollback`` event;
+* wait: too few requests yet; nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from mlops_spec.errors import DataSourceError, StepError
+from mlops_spec.loader import load_spec
+from mlops_spec.runtime import reports
+from mlops_spec.runtime.console import protect_logs
+from mlops_spec.runtime.prediction_log import log_path, read_log
+from mlops_spec.runtime.promotion_lock import promotion_lock
+from mlops_spec.settings import Settings
+from mlops_spec.spec.sections import CanaryRules
+
+
+@dataclass(frozen=True)
+class CanaryVerdict:
+    decision: str  # promote | rollback | wait
+    champion_version: int
+    canary_version: int
+    requests: int
+    agreement: float | None
+    labelled: int
+    champion_accuracy: float | None
+    canary_accuracy: float | None
+    reason: str
+
+
+def _entity_id(entity: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(str(entity[k]) for k in sorted(entity))
+
+
+def judge(
+    records: list[dict[str, Any]],
+    rules: CanaryRules,
+    *,
+    champion: int,
+    canary: int,
+    outcomes: dict[tuple[Any, ...], Any] | None = None,
+) -> CanaryVerdict:
+    """Apply the spec's rules to the canary requests logged for this champion/canary pair."""
+    rows = [
+        r
+        for r in records
+        if r.get("route") == "canary"
+        and r.get("version") == canary
+        and r.get("champion_version") == champion
+        and r.get("store") == "ok"
+    ]
+    n = len(rows)
+    agreement = (
+        sum(str(r["champion_prediction"]) == str(r["prediction"]) for r in rows) / n if n else None
+    )
+    labelled = [r for r in rows if outcomes and _entity_id(r["entity"]) in outcomes]
+    champion_acc: float | None = None
+    canary_acc: float | None = None
+    if outcomes is not None and labelled:
+        truth = [str(outcomes[_entity_id(r["entity"])]) for r in labelled]
+        champion_acc = sum(
+            str(r["champion_prediction"]) == t for r, t in zip(labelled, truth, strict=True)
+        ) / len(labelled)
+        canary_hits = sum(str(r["prediction"]) == t for r, t in zip(labelled, truth, strict=True))
+        canary_acc = canary_hits / len(labelled)
+
+    def verdict(decision: str, reason: str) -> CanaryVerdict:
+        return CanaryVerdict(
+            decision,
+            champion,
+            canary,
+            n,
+            agreement,
+            len(labelled),
+            champion_acc,
+            canary_acc,
+            reason,
+        )
+
+    counted = len(labelled) if outcomes is not None else n
+    if counted < rules.min_requests:
+        what = "labelled canary requests" if outcomes is not None else "canary requests"
+        return verdict("wait", f"{counted} {what} logged, {rules.min_requests} needed")
+    if champion_acc is not None and canary_acc is not None:
+        bound = champion_acc - rules.max_regression
+        ok = canary_acc >= bound
+        return verdict(
+            "promote" if ok else "rollback",
+            f"canary accuracy {canary_acc:.4f} {'>=' if ok else '<'} champion {champion_acc:.4f}"
+            f" - {rules.max_regression} on {len(labelled)} labelled requests",
+        )
+    assert agreement is not None
+    ok = agreement >= rules.min_agreement
+    return verdict(
+        "promote" if ok else "rollback",
+        f"agreement with the champion {agreement:.4f} {'>=' if ok else '<'} "
+        f"{rules.min_agreement} on {n} canary requests (no outcomes)",
+    )
+
+
+def _outcomes(path: Path, keys: list[str], label: str) -> dict[tuple[Any, ...], Any]:
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path, columns=[*keys, label])
+    except FileNotFoundError:
+        raise DataSourceError(f"{path}: outcomes file not found") from None
+    except Exception as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        raise DataSourceError(f"{path}: cannot read outcomes ({why})") from None
+    records = frame.to_dict(orient="records")
+    return {_entity_id({k: row[k] for k in keys}): row[label] for row in records}
+
+
+def _run_name() -> str:
+    spec_path = str(flow_run.parameters.get("spec_path", "spec"))
+    return f"canary-{Path(spec_path).stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+@flow(name="mlops-spec-canary", flow_run_name=_run_name, log_prints=True)
+def canary(spec_path: str, outcomes_path: str | None = None) -> dict[str, Any]:
+    """Decide the canary of a spec served with ``serving.mode: canary``."""
+    protect_logs()
+    settings = Settings()
+    loaded = load_spec(spec_path, settings)
+    spec = loaded.spec
+    serving = spec.serving
+    if serving is None or serving.mode != "canary":
+        raise StepError(f"{loaded.display_path}: serving.mode is not canary; nothing to decide")
+    from mlops_spec.adapters import mlflow_registry, mlflow_tracking
+
+    mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
+    name, alias = spec.metadata.name, spec.governance.promotion.alias
+    champion = mlflow_registry.get_alias_version(name, alias)
+    candidate = mlflow_registry.get_alias_version(name, serving.candidate_alias)
+    if champion is None or candidate is None or candidate == champion:
+        raise StepError(
+            f"{name}: no canary in traffic ({alias}=v{champion}, "
+            f"{serving.candidate_alias}=v{candidate})"
+        )
+    outcomes = (
+        _outcomes(loaded.resolve(outcomes_path), list(spec.data.entity_keys), spec.data.label)
+        if outcomes_path
+        else None
+    )
+    records = list(read_log(log_path(settings.state, name)))
+    verdict = judge(records, serving.canary, champion=champion, canary=candidate, outcomes=outcomes)
+    actor = f"prefect flow run {flow_run.id}"
+    tags = {"canary.decision": verdict.decision, "canary.reason": verdict.reason}
+    if verdict.decision == "promote":
+        with promotion_lock(name):
+            mlflow_registry.promote(
+                name,
+                alias,
+                candidate,
+                actor=actor,
+                reason=f"canary: {verdict.reason}",
+                expected_from=champion,
+            )
+        tags["governance.status"] = "promoted (canary)"
+    elif verdict.decision == "rollback":
+        with promotion_lock(name):
+            mlflow_registry.delete_alias(name, serving.candidate_alias)
+            mlflow_registry.record_promotion(
+                name,
+                serving.candidate_alias,
+                candidate,
+                champion,
+                actor,
+                f"canary rolled back: {verdict.reason}",
+                kind="canary-rollback",
+            )
+        tags["governance.status"] = "canary-rolled-back"
+    if verdict.decision != "wait":
+        mlflow_registry.set_version_tags(name, candidate, tags)
+    logger = get_run_logger()
+    logger.info("%s canary v%d: %s (%s)", name, candidate, verdict.decision, verdict.reason)
+    reports.table(name, "canary", [asdict(verdict)], f"canary decision for {name} v{candidate}")
+    return asdict(verdict)
