@@ -31,12 +31,14 @@ class SpecIssue:
     hint: str | None = None
 
     def render(self) -> str:
+        """One line, always: control characters from the input (a key named "\\n") are
+        escaped, so every line of the CLI's output starts with a location."""
         location = f"{self.file}:{self.line}:{self.col}"
         key = self.key_path or "<document>"
         text = f"{location}: {key}: {self.message}"
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class MlopsSpecError(Exception):

@@ -98,8 +98,12 @@ class _Loading:
         self.issues.append(SpecIssue(pos.file, pos.line, pos.col, render_path(path), message, hint))
 
     def inside_root(self, written: str) -> Path | None:
+        """The absolute path, or None when it leaves the root or is no usable path at all."""
         candidate = Path(written)
-        full = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
+        try:
+            full = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
+        except (OSError, ValueError):  # an embedded NUL byte, a name too long...
+            return None
         if self.settings.allow_paths_outside_root:
             return full
         try:
@@ -138,7 +142,7 @@ class _Loading:
             self.add(
                 where,
                 key,
-                f"policy '{written}' is outside the project root",
+                f"policy '{written}' is outside the project root or not a usable path",
                 "keep policies inside the project",
             )
             return {}, {}
@@ -146,7 +150,11 @@ class _Loading:
             cycle = " --> ".join(_display(p, self.root) for p in (*chain, full))
             self.add(where, key, f"policy cycle: {cycle}", "remove one of the extends")
             return {}, {}
-        if not full.is_file():
+        try:
+            found = full.is_file()
+        except (OSError, ValueError):
+            found = False
+        if not found:
             self.add(
                 where,
                 key,

@@ -90,8 +90,21 @@ def parse_yaml(text: str, file: str, env: dict[str, str] | None = None) -> Parse
         )
         result.problems.append(YamlProblem(Position(file, line, col), (), message, hint))
         return result
+    except yaml.reader.ReaderError as exc:  # a control character: locate it in the text
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        result.problems.append(
+            YamlProblem(
+                Position(file, line, col),
+                (),
+                f"invalid YAML: control character {exc.character!r} is not allowed",
+                "remove it, or write it as an escape inside double quotes",
+            )
+        )
+        return result
     except yaml.YAMLError as exc:
-        result.problems.append(YamlProblem(Position(file, 1, 1), (), f"invalid YAML: {exc}"))
+        flat = " ".join(str(exc).split())
+        result.problems.append(YamlProblem(Position(file, 1, 1), (), f"invalid YAML: {flat}"))
         return result
     except RecursionError:
         result.problems.append(
@@ -237,8 +250,8 @@ class _Builder:
         if node.style is None:  # plain scalars get YAML's usual typing after interpolation
             try:
                 typed = yaml.safe_load(text) if text.strip() else None
-            except yaml.YAMLError:
-                return text
+            except (yaml.YAMLError, ValueError, OverflowError, RecursionError):
+                return text  # not a YAML scalar after all (e.g. an impossible date): a string
             if typed is None or isinstance(typed, bool | int | float):
                 return typed
         return text

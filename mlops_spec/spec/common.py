@@ -68,7 +68,7 @@ def check_timezone(value: Any) -> str:
         raise ValueError("a timezone is an IANA name like 'UTC' or 'Europe/Paris'")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long for a file
         import difflib
 
         close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
