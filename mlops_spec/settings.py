@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,13 @@ class Settings(BaseSettings):
     optuna_storage: str | None = None
     extra_estimators: list[str] = Field(default_factory=list)
     allow_paths_outside_root: bool = False
+    feast_online_store: str | None = Field(
+        default=None, description="redis://host:port: online features in Redis (read by Feast)."
+    )
+    task_runner: Literal["default", "dask"] = "default"
+    dask_address: str | None = Field(
+        default=None, description="A standing Dask scheduler; unset = a LocalCluster per run."
+    )
 
     @cached_property
     def root(self) -> Path:

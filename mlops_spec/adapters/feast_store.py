@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -169,7 +170,7 @@ def _open_store(repo_path: Path) -> FeatureStore:
 
     repo = _resolve_repo(repo_path)
     try:
-        store = FeatureStore(repo_path=str(repo))
+        store = FeatureStore(repo_path=str(repo), config=_config_with_overrides(repo))
     except Exception as exc:  # a bad YAML surfaces as pydantic, yaml or Feast errors
         raise StepError(f"cannot open Feast repo {repo}: {exc}") from exc
     # Feast creates the registry's folder but not its parents: make the state folder first,
@@ -178,6 +179,28 @@ def _open_store(repo_path: Path) -> FeatureStore:
         if configured and "://" not in configured:
             (repo / configured).parent.mkdir(parents=True, exist_ok=True)
     return store
+
+
+def _config_with_overrides(repo: Path) -> Any:
+    """The repo's feature_store.yaml, with the online store replaced by settings.
+
+    ``MLOPS_SPEC_FEAST_ONLINE_STORE=redis://host:port`` moves online features to Redis without
+    touching the repo, so one feature repo serves the embedded default (SQLite) and a
+    distributed profile alike.
+    """
+    import yaml
+    from feast.repo_config import RepoConfig
+
+    raw = yaml.safe_load(os.path.expandvars((repo / CONFIG_NAME).read_text()))
+    online = os.environ.get("MLOPS_SPEC_FEAST_ONLINE_STORE")
+    if online:
+        scheme, _, address = online.partition("://")
+        if scheme != "redis" or not address:
+            raise StepError(f"MLOPS_SPEC_FEAST_ONLINE_STORE={online!r}: expected redis://host:port")
+        raw["online_store"] = {"type": "redis", "connection_string": address}
+    config = RepoConfig(**raw)
+    config.repo_path = repo
+    return config
 
 
 def _feast_error() -> type[Exception]:

@@ -10,9 +10,8 @@ Design choices, and why:
   fluent "active run". Prefect runs tasks in worker threads and MLflow's active-run stack is
   thread-local, so a run started in one task is not active in the next; a run id is a plain
   string that survives task boundaries, retries and result persistence.
-* **SQLite by default, explicit artifact locations.** Experiments are created with an
-  ``artifact_location`` under the configured artifact root; otherwise MLflow would put artifacts
-  in ``./mlruns`` relative to whatever directory the process happened to start in.
+* **SQLite by default, explicit artifact locations** under the artifact root (not ``./mlruns``
+  of whatever directory the process started in); a tracking server keeps its own store.
 * **Concurrent first use is serialised.** Two processes opening a fresh SQLite database at the
   same time both run MLflow's schema migration and one fails (``duplicate column name``, or an
   alembic revision mismatch; reproduced here with MLflow 3.17.2). :func:`configure` holds an
@@ -296,7 +295,8 @@ def get_or_create_experiment(name: str) -> str:
     create a second one). A concurrent creator winning the race is fine: we read theirs.
     """
     config = _require_config()
-    location = (config.artifact_root / _safe_folder(name)).as_uri()
+    remote = config.tracking_uri.startswith(("http://", "https://"))  # proxied mlflow-artifacts:/
+    location = None if remote else (config.artifact_root / _safe_folder(name)).as_uri()
 
     def get_or_create() -> str:
         mlflow_client = client()

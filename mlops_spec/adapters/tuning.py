@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.study import StudyDirection
+from optuna.study import MaxTrialsCallback, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from mlops_spec.adapters.estimators import (
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 # Below this many finished trials a failure share is too noisy to stop a study on.
 MIN_TRIALS_BEFORE_FAILURE_STOP = 5
 _ERROR_ATTR = ERROR_ATTR
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 class TrialReporter:
@@ -219,7 +220,9 @@ def tune(
                 timeout=tuning.timeout,
                 n_jobs=tuning.parallelism,
                 catch=(Exception,),
-                callbacks=[guard],
+                # Several workers may share the study (an RDB storage): together they stop at
+                # n_trials finished trials, not n_trials each.
+                callbacks=[guard, MaxTrialsCallback(tuning.n_trials, states=_FINISHED)],
                 show_progress_bar=show_progress,
             )
         finally:

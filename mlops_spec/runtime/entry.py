@@ -21,7 +21,10 @@ def run_spec(spec_path: str, *, show_progress: bool = True) -> RunOutcome:
 
     protect_logs()
 
-    state = train(spec_path=spec_path, show_progress=show_progress, return_state=True)
+    from mlops_spec.runtime.task_runners import with_task_runner
+
+    flow_run = with_task_runner(train, settings)
+    state = flow_run(spec_path=spec_path, show_progress=show_progress, return_state=True)
     message = state.message or ""
     if state.is_failed() and message.startswith(STOPPED_PREFIX):
         raise ConstraintsFailed(message.removeprefix(STOPPED_PREFIX))

@@ -43,21 +43,11 @@ def split(loaded: LoadedSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     return train, test
 
 
-@task(name="tune", **PLAIN)
-def tune(
-    loaded: LoadedSpec,
-    settings: Settings,
-    train: pd.DataFrame,
-    features: list[str],
-    study_name: str,
-    run_id: str,
-    show_progress: bool,
-) -> dict[str, Any]:
-    """An Optuna study on a validation holdout of the training rows; returns the best params."""
-    from mlops_spec.adapters import plots  # noqa: F401  (matplotlib Agg set up before figures)
+def _objective(
+    loaded: LoadedSpec, settings: Settings, train: pd.DataFrame, features: list[str], jobs: int
+) -> Any:
+    """The study's objective on a validation holdout of the training rows."""
     from mlops_spec.adapters.tuning import make_objective
-    from mlops_spec.adapters.tuning import tune as run_study
-    from mlops_spec.adapters.tuning_storage import redact_url
 
     spec = loaded.spec
     assert spec.tuning is not None
@@ -68,7 +58,7 @@ def tune(
         timestamp=spec.data.timestamp,
         task=spec.model.task,
     )
-    objective = make_objective(
+    return make_objective(
         estimator=spec.model.estimator,
         base_params=spec.model.params,
         train=fit_rows,
@@ -80,8 +70,58 @@ def tune(
         allowed=settings.allowed_estimators,
         seed=spec.tuning.seed,
         search_space=list(spec.tuning.search_space),
-        parallelism=spec.tuning.parallelism,
+        parallelism=jobs,
     )
+
+
+@task(name="tune-shard", **PLAIN)
+def tune_shard(
+    loaded: LoadedSpec,
+    settings: Settings,
+    train: pd.DataFrame,
+    features: list[str],
+    study_name: str,
+    shard: int,
+) -> int:
+    """One worker's share of a study in shared storage: trials one at a time until the study
+    holds ``n_trials`` finished trials. Submitted ``parallelism`` times to the flow's task
+    runner (Dask), so trials run on the cluster's workers; returns the trials it ran."""
+    from mlops_spec.adapters.tuning import tune as run_study
+
+    spec = loaded.spec
+    assert spec.tuning is not None
+    seed = None if spec.tuning.seed is None else spec.tuning.seed + shard
+    result = run_study(
+        study_name=study_name,
+        storage_url=settings.optuna_storage_url,
+        tuning=spec.tuning.model_copy(update={"parallelism": 1, "seed": seed}),
+        direction=spec.tuning_direction.value,
+        objective_fn=_objective(loaded, settings, train, features, 1),
+        show_progress=False,
+    )
+    return result.trials_this_run
+
+
+@task(name="tune", **PLAIN)
+def tune(
+    loaded: LoadedSpec,
+    settings: Settings,
+    train: pd.DataFrame,
+    features: list[str],
+    study_name: str,
+    run_id: str,
+    show_progress: bool,
+) -> dict[str, Any]:
+    """An Optuna study on a validation holdout of the training rows; returns the best params.
+
+    After ``tune_shard`` tasks filled the study this only records it (no trial is missing)."""
+    from mlops_spec.adapters import plots  # noqa: F401  (matplotlib Agg set up before figures)
+    from mlops_spec.adapters.tuning import tune as run_study
+    from mlops_spec.adapters.tuning_storage import redact_url
+
+    spec = loaded.spec
+    assert spec.tuning is not None
+    objective = _objective(loaded, settings, train, features, spec.tuning.parallelism)
     result = run_study(
         study_name=study_name,
         storage_url=settings.optuna_storage_url,

@@ -165,6 +165,16 @@ def _steps(
     study: str | None = None
     if spec.tuning is not None:
         study = study_name(spec, loaded.content_hash)
+        if settings.task_runner == "dask":
+            from mlops_spec.adapters.tuning_storage import open_storage
+
+            open_storage(settings.optuna_storage_url)  # schema created once, not by racing shards
+            shards = [
+                model_steps.tune_shard.submit(loaded, settings, train_rows, features, study, i)
+                for i in range(spec.tuning.parallelism)
+            ]
+            ran = [shard.result() for shard in shards]
+            get_run_logger().info("tuning trials per Dask task: %s", ran)
         best_params = model_steps.tune(
             loaded, settings, train_rows, features, study, run_id, show_progress
         )

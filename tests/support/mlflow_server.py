@@ -22,8 +22,10 @@ class MlflowServer:
     log: Path
 
 
-def start_mlflow_server(folder: Path) -> MlflowServer:
-    """Start the server in its own process group; stop it with ``stop_process_group``."""
+def start_mlflow_server(folder: Path, backend_uri: str | None = None) -> MlflowServer:
+    """Start the server in its own process group; stop it with ``stop_process_group``.
+
+    The backend is SQLite in ``folder`` unless ``backend_uri`` (PostgreSQL...) is given."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     db, artifacts, log = folder / "mlflow.db", folder / "artifacts", folder / "server.log"
@@ -37,7 +39,7 @@ def start_mlflow_server(folder: Path) -> MlflowServer:
                 "--port",
                 str(port),
                 "--backend-store-uri",
-                f"sqlite:///{db}",
+                backend_uri or f"sqlite:///{db}",
                 "--artifacts-destination",
                 str(artifacts),
                 "--workers",
