@@ -36,6 +36,11 @@ def remember(value: str) -> None:
     """Mask ``value`` (and the password of a URL) in every log record from now on."""
     if len(value) >= _MIN_LENGTH:
         _known.add(value)
+    remember_password(value)
+
+
+def remember_password(value: str) -> None:
+    """Mask the password of a URL (``scheme://user:password@host``), if it has one."""
     password = _password(value)
     if password is not None and len(password) >= _MIN_LENGTH:
         _known.add(password)
@@ -43,17 +48,18 @@ def remember(value: str) -> None:
 
 def resolve(value: str | None) -> str | None:
     """A connection setting's value: a ``prefect-secret:<block>`` reference is loaded from
-    Prefect; either way the result is remembered for masking."""
+    Prefect and its whole value masked from then on; of a plain value, only a URL password."""
     if value is None:
         return None
-    if value.startswith(PREFECT_SECRET_PREFIX):
-        from prefect.blocks.system import Secret
+    if not value.startswith(PREFECT_SECRET_PREFIX):
+        remember_password(value)  # the rest of a plain setting is not secret
+        return value
+    from prefect.blocks.system import Secret
 
-        block = value.removeprefix(PREFECT_SECRET_PREFIX)
-        loaded = Secret.load(block).get()  # type: ignore[union-attr]
-        value = str(loaded)
-    remember(value)
-    return value
+    block = value.removeprefix(PREFECT_SECRET_PREFIX)
+    loaded = str(Secret.load(block).get())  # type: ignore[union-attr]
+    remember(loaded)  # a block's whole value is secret
+    return loaded
 
 
 def redact(text: str) -> str:

@@ -175,6 +175,7 @@ def tune(
     direction: str,
     objective_fn: ObjectiveFn,
     show_progress: bool,
+    trial_attrs: Mapping[str, str] | None = None,
 ) -> TuningResult:
     """Run (or resume) the study ``study_name`` until it holds ``tuning.n_trials`` trials that
     completed or were pruned, or ``tuning.timeout`` seconds pass. Failed trials use up this
@@ -215,7 +216,7 @@ def tune(
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
             study.optimize(
-                _wrap(objective_fn, tuning),
+                _wrap(objective_fn, tuning, trial_attrs or {}),
                 n_trials=remaining,
                 timeout=tuning.timeout,
                 n_jobs=tuning.parallelism,
@@ -236,12 +237,16 @@ def tune(
     return _result(study, study_name, storage_url, direction, guard.finished)
 
 
-def _wrap(objective_fn: ObjectiveFn, tuning: Tuning) -> Callable[[optuna.Trial], float]:
+def _wrap(
+    objective_fn: ObjectiveFn, tuning: Tuning, attrs: Mapping[str, str]
+) -> Callable[[optuna.Trial], float]:
     """Sample the spec's search space, call the objective, and keep any error text on the trial
     so a later run (or the failure message) can say why it failed."""
 
     def objective(trial: optuna.Trial) -> float:
         mark_owner(trial)
+        for attr, text in attrs.items():  # e.g. the flow run, when runs share a study
+            trial.set_user_attr(attr, text)
         params = suggest(trial, tuning)
         try:
             value = float(objective_fn(params, TrialReporter(trial)))

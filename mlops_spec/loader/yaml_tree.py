@@ -194,7 +194,11 @@ class _Builder:
             if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                 self._problem(key_node, path, "mapping keys must be plain strings")
                 continue
-            key = str(self.constructor.construct_object(key_node))
+            try:
+                key = str(self.constructor.construct_object(key_node))
+            except (yaml.YAMLError, ValueError, OverflowError, TypeError) as exc:
+                self._problem(key_node, path, f"cannot read key: {exc}")  # e.g. `!!int x:`
+                continue
             key_path = (*path, key)
             if key in mapping:
                 first = self.out.positions.get(key_path)

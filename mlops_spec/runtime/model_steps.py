@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.runtime import flow_run
 
 from mlops_spec.adapters import mlflow_tracking
 from mlops_spec.adapters.estimators import build_pipeline, split_columns
@@ -98,6 +99,7 @@ def tune_shard(
         direction=spec.tuning_direction.value,
         objective_fn=_objective(loaded, settings, train, features, 1),
         show_progress=False,
+        trial_attrs={"flow_run": str(flow_run.id)},
     )
     return result.trials_this_run
 
@@ -129,6 +131,7 @@ def tune(
         direction=spec.tuning_direction.value,
         objective_fn=objective,
         show_progress=show_progress,
+        trial_attrs={"flow_run": str(flow_run.id)},
     )
     name = spec.metadata.name
     mlflow_tracking.log_params(run_id, {f"best.{k}": v for k, v in result.best_params.items()})

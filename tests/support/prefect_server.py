@@ -69,13 +69,16 @@ class PrefectServer:
     def ui_url(self) -> str:
         return self.url
 
-    def api(self, method: str, path: str, body: Any = None, *, attempts: int = 3) -> Any:
+    def api(self, method: str, path: str, body: Any = None, *, attempts: int = 5) -> Any:
         """One REST call to the server's API, patient with a busy SQLite-backed server."""
         import httpx
 
         for attempt in range(attempts):
             try:
                 response = httpx.request(method, f"{self.api_url}{path}", json=body, timeout=120)
+                if response.status_code == 503 and attempt < attempts - 1:
+                    time.sleep(2)  # the SQLite-backed server is busy; Prefect's client retries too
+                    continue
                 response.raise_for_status()
                 return response.json() if response.content else None
             except httpx.TransportError:
@@ -116,6 +119,7 @@ class PrefectServer:
         env: Mapping[str, str] | None = None,
         log: Path | None = None,
         cwd: Path = ROOT,
+        limit: int | None = None,
     ) -> Iterator[subprocess.Popen[bytes]]:
         """A `prefect worker start` process polling ``pool`` every 2 s, stopped on exit.
 
@@ -126,7 +130,11 @@ class PrefectServer:
         log_path = log or self.home / f"worker-{pool}-{time.time_ns()}.log"
         with log_path.open("wb") as out:
             process = subprocess.Popen(
-                [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process"],
+                [
+                    str(BIN / "prefect"),
+                    *("worker", "start", "--pool", pool, "--type", "process"),
+                    *(("--limit", str(limit)) if limit else ()),
+                ],
                 cwd=cwd,
                 env={**os.environ, **self.env, "PREFECT_WORKER_QUERY_SECONDS": "2", **(env or {})},
                 stdout=out,

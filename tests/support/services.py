@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,10 +60,12 @@ def _as_postgres(command: list[str]) -> list[str]:
 def postgres_and_redis(folder: Path, databases: tuple[str, ...]) -> Iterator[Services]:
     pg_bin = ensure_packages()
     folder.mkdir(parents=True, exist_ok=True)
-    data, sockets = folder / "pgdata", folder / "sockets"
-    sockets.mkdir(exist_ok=True)
+    # The postgres user must reach its data folder; pytest's tmp folders are root-only.
+    pg_home = Path(tempfile.mkdtemp(prefix="mlops-spec-pg-"))
+    data, sockets = pg_home / "pgdata", pg_home / "sockets"
+    sockets.mkdir()
     if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
+        shutil.chown(pg_home, "postgres")
         shutil.chown(sockets, "postgres")
     services = Services(free_port(), free_port())
     subprocess.run(
@@ -76,7 +79,7 @@ def postgres_and_redis(folder: Path, databases: tuple[str, ...]) -> Iterator[Ser
         f"-p {services.pg_port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c max_connections=200"
     )
-    pg_ctl = [str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(folder / "postgres.log")]
+    pg_ctl = [str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(pg_home / "postgres.log")]
     subprocess.run(_as_postgres([*pg_ctl, "-o", options, "-w", "start"]), check=True)
     redis = subprocess.Popen(
         [
@@ -123,3 +126,6 @@ def postgres_and_redis(folder: Path, databases: tuple[str, ...]) -> Iterator[Ser
         with contextlib.suppress(subprocess.TimeoutExpired):
             redis.wait(timeout=10)
         subprocess.run(_as_postgres([*pg_ctl, "-m", "fast", "stop"]), check=False)
+        with contextlib.suppress(OSError):
+            shutil.copy(pg_home / "postgres.log", folder / "postgres.log")
+        shutil.rmtree(pg_home, ignore_errors=True)
