@@ -116,10 +116,21 @@ def canary_bucket(model: str, entity: dict[str, Any]) -> float:
 
 @dataclass
 class Counters:
+    """What /health reports; requests run in FastAPI's thread pool, hence the lock."""
+
     requests: int = 0
     predictions: int = 0
     store_unavailable: int = 0
     routes: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, **amounts: int) -> None:
+        with self.lock:
+            for name, amount in amounts.items():
+                if name in ("canary", "champion"):
+                    self.routes[name] += amount
+                else:
+                    setattr(self, name, getattr(self, name) + amount)
 
 
 class UnknownEntities(LookupError):
@@ -140,12 +151,12 @@ def predict_entities(
     """Features from the online store, then the routed model's answer for each entity, with
     the other model's answer alongside (for the log only)."""
     started = time.perf_counter()
-    counters.requests += 1
+    counters.count(requests=1)
     store = "ok"
     try:
         online = features.get(entities)
     except OnlineStoreUnavailable:
-        counters.store_unavailable += 1
+        counters.count(store_unavailable=1)
         if serving.on_store_unavailable == "error_503":
             raise
         store = "defaults"
@@ -164,7 +175,6 @@ def predict_entities(
         to_canary = canary and canary_bucket(name, entity) < serving.canary_percent
         answer = candidate_out[i] if to_canary and candidate_out else champion_out[i]
         route = "canary" if to_canary else "champion"
-        counters.routes[route] += 1
         results.append(
             {
                 **entity,
@@ -180,7 +190,8 @@ def predict_entities(
                 "_latency_ms": round(elapsed_ms, 3),
             }
         )
-    counters.predictions += len(results)
+    routed = Counter(str(r["route"]) for r in results)
+    counters.count(predictions=len(results), **routed)
     return results
 
 

@@ -129,6 +129,15 @@ def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
             "predictions": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
         }
 
+    def counted() -> dict[str, Any]:
+        with counters.lock:
+            return {
+                "requests": counters.requests,
+                "predictions": counters.predictions,
+                "store_unavailable": counters.store_unavailable,
+                "routes": dict(counters.routes),
+            }
+
     def health() -> dict[str, Any]:
         champion, candidate = slots.current()
         return {
@@ -141,10 +150,7 @@ def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
             "on_store_unavailable": serving.on_store_unavailable,
             "reloads": slots.reloads,
             "last_reload_error": slots.last_error,
-            "requests": counters.requests,
-            "predictions": counters.predictions,
-            "store_unavailable": counters.store_unavailable,
-            "routes": dict(counters.routes),
+            **counted(),
         }
 
     predict.__annotations__["request"] = request_model  # what FastAPI validates against
