@@ -64,6 +64,7 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "one_line_error",
     "set_tags",
     "start_run",
     "tracked_run",
@@ -109,11 +110,15 @@ def _backend_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def _summary(exc: BaseException) -> str:
+def one_line_error(exc: BaseException) -> str:
     """One line of an exception: MLflow and SQLAlchemy messages run to many lines and URLs."""
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     line = " ".join(str(text).split())
-    line = re.sub(r"\(Background on this error at: \S+\)", "", line).strip()
+    line = re.sub(r"\(Background on this error at: \S+\)", "", line)
+    line = re.sub(r"\(raised as a result of Query-invoked autoflush;[^)]*\)", "", line)
+    # SQLAlchemy appends the statement and its parameters: values the user cannot act on.
+    line = re.sub(r"\[SQL: .*", "", line)
+    line = " ".join(line.split())
     return line if len(line) <= 300 else line[:297] + "..."
 
 
@@ -123,6 +128,11 @@ def _hint(exc: BaseException) -> str:
         return " (another process is writing to the SQLite database; retry later)"
     if "unable to open database file" in text:
         return " (the database folder is missing or not writable)"
+    if "readonly database" in text or "no such table" in text or "disk i/o error" in text:
+        return (
+            " (the SQLite database was removed, replaced or made read-only while in use: "
+            "restore it, or run again to start a new one)"
+        )
     if "file is not a database" in text:
         return " (the file is not an SQLite database: point the tracking URI elsewhere)"
     return ""
@@ -151,7 +161,9 @@ def backend_call(action: str) -> Iterator[None]:
     except RegistryError:
         raise
     except _backend_errors() as exc:
-        raise RegistryError(f"MLflow could not {action}: {_summary(exc)}{_hint(exc)}") from exc
+        raise RegistryError(
+            f"MLflow could not {action}: {one_line_error(exc)}{_hint(exc)}"
+        ) from exc
 
 
 def _retry_locked(action: str, fn: Callable[[], T]) -> T:
@@ -169,7 +181,7 @@ def _retry_locked(action: str, fn: Callable[[], T]) -> T:
         except _backend_errors() as exc:
             if not _is_locked(exc) or attempt == _LOCK_RETRIES - 1:
                 raise RegistryError(
-                    f"MLflow could not {action}: {_summary(exc)}{_hint(exc)}"
+                    f"MLflow could not {action}: {one_line_error(exc)}{_hint(exc)}"
                 ) from exc
             time.sleep(_LOCK_BASE_DELAY_S * 2**attempt)
     raise AssertionError("unreachable")  # pragma: no cover
@@ -203,7 +215,7 @@ def _probe_sqlite(db_path: Path) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RegistryError(
-            f"MLflow database folder {db_path.parent} cannot be created: {_summary(exc)}"
+            f"MLflow database folder {db_path.parent} cannot be created: {one_line_error(exc)}"
         ) from exc
     try:
         con = sqlite3.connect(str(db_path), timeout=30)
@@ -213,7 +225,7 @@ def _probe_sqlite(db_path: Path) -> None:
             con.close()
     except sqlite3.Error as exc:
         raise RegistryError(
-            f"MLflow database {db_path} is not usable: {_summary(exc)}{_hint(exc)}"
+            f"MLflow database {db_path} is not usable: {one_line_error(exc)}{_hint(exc)}"
         ) from exc
 
 
@@ -255,7 +267,9 @@ def configure(tracking_uri: str, artifact_root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RegistryError(f"artifact root {root} cannot be created: {_summary(exc)}") from exc
+        raise RegistryError(
+            f"artifact root {root} cannot be created: {one_line_error(exc)}"
+        ) from exc
     db_path = _sqlite_path(tracking_uri)
     if db_path is not None:
         db_path = db_path.expanduser().resolve()

@@ -26,11 +26,36 @@ class HideExpectedTracebacks(logging.Filter):
         return True
 
 
+class OneLineBackendErrors(logging.Filter):
+    """MLflow's database layer logs each error it catches with a full traceback and the SQL
+    statement, then raises it; the project turns that error into one ``RegistryError`` line
+    (with a hint), so the record keeps only its first line and the error's summary."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            from mlops_spec.adapters.mlflow_tracking import one_line_error
+
+            first = record.getMessage().splitlines()[0] if record.getMessage() else ""
+            record.msg, record.args = f"{first} {one_line_error(exc)}".strip(), ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+#: MLflow's loggers that report a backend error before raising it.
+MLFLOW_BACKEND_LOGGERS = ("mlflow.store.db.utils",)
+
+
 def quiet_console_tracebacks() -> None:
     """Install the filter on the root logger's console handlers (after Prefect set them up)."""
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, HideExpectedTracebacks) for f in handler.filters):
             handler.addFilter(HideExpectedTracebacks())
+    for name in MLFLOW_BACKEND_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, OneLineBackendErrors) for f in logger.filters):
+            logger.addFilter(OneLineBackendErrors())
 
 
 def protect_logs() -> None:

@@ -7,6 +7,7 @@ its report behind, and the Prefect run and the MLflow run point at each other.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from mlops_spec.adapters import mlflow_tracking
-from mlops_spec.errors import ConstraintsFailed, StepError
+from mlops_spec.errors import ConstraintsFailed, RegistryError, StepError
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.plan import compile_plan, study_name
 from mlops_spec.runtime import model_steps, registry_steps, reports, steps
@@ -121,7 +122,10 @@ def run_pipeline(loaded: LoadedSpec, settings: Settings, *, show_progress: bool)
     try:
         outcome = _steps(loaded, settings, plan, run_id, show_progress)
     except BaseException:
-        mlflow_tracking.end_run(run_id, failed=True)
+        # Keep the error that stopped the run: when the backend itself is gone, marking the
+        # run failed fails too, and that second error says less.
+        with contextlib.suppress(RegistryError):
+            mlflow_tracking.end_run(run_id, failed=True)
         raise
     mlflow_tracking.set_tags(run_id, {"mlops_spec.outcome": outcome.status})
     mlflow_tracking.end_run(run_id)

@@ -4,6 +4,8 @@
   resumes the study (the dead run's trials are failed, its finished ones kept).
 * The MLflow tracking server stops mid-run: MLflow's client retries, then the run fails with
   one line naming the backend, no traceback, and nothing registered.
+* The embedded SQLite backend is locked by another writer for good, or removed, mid-run:
+  SQLite's busy wait, then one line with the cause and what to do, and nothing registered.
 A flow run whose worker dies is in test_worker_crash.py (it needs a Prefect server).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -149,3 +152,45 @@ def test_mlflow_server_stopping_mid_run_fails_cleanly(demo_data: Path, tmp_path:
     assert retried_for < 300
     registry = _registry(f"sqlite:///{db}")
     assert registry.search_registered_models() == []
+
+
+@pytest.mark.parametrize("fault", ["locked", "removed"])
+def test_sqlite_backend_locked_or_removed_mid_run(
+    fault: str, demo_data: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    spec = variant(
+        tmp_path, "penguins.yaml", "penguins_long.yaml", {"n_trials: 15": "n_trials: 40"}
+    )
+    log = tmp_path / "run.log"
+    db = state / "mlflow.db"
+    run = _start_run(spec, _env(state), log)
+    holder: sqlite3.Connection | None = None
+    try:
+        _wait_for_trials(state, run, at_least=2)  # the MLflow run exists by now
+        if fault == "locked":
+            holder = sqlite3.connect(db, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")
+        else:
+            db.unlink()
+        assert run.wait(timeout=600) == 1
+    finally:
+        if run.poll() is None:
+            stop_process_group(run)
+        if holder is not None:
+            holder.execute("COMMIT")
+            holder.close()
+    output = log.read_text()
+    assert "Traceback" not in output, output[-4000:]
+    error_lines = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(error_lines) == 1, output[-4000:]
+    error = error_lines[0]
+    assert "MLflow could not" in error and "[SQL:" not in error, error
+    if fault == "locked":
+        assert "database is locked" in error and "another process is writing" in error, error
+        registry = _registry(f"sqlite:///{db}")
+        assert registry.search_registered_models() == []
+        assert registry.search_model_versions(f"name='{MODEL}'") == []
+    else:
+        assert "removed, replaced or made read-only" in error, error
+        assert not db.exists()  # nothing wrote a fresh, half-filled database in its place
