@@ -124,18 +124,26 @@ def one_line_error(exc: BaseException) -> str:
 
 def _hint(exc: BaseException) -> str:
     text = str(exc).lower()
+    database = _configured_database()
     if "database is locked" in text:
-        return " (another process is writing to the SQLite database; retry later)"
+        return f" (another process is writing to the SQLite database{database}; retry later)"
     if "unable to open database file" in text:
         return " (the database folder is missing or not writable)"
     if "readonly database" in text or "no such table" in text or "disk i/o error" in text:
         return (
-            " (the SQLite database was removed, replaced or made read-only while in use: "
-            "restore it, or run again to start a new one)"
+            f" (the SQLite database{database} was removed, replaced or made read-only while "
+            "in use: restore it, or run again to start a new one)"
         )
     if "file is not a database" in text:
         return " (the file is not an SQLite database: point the tracking URI elsewhere)"
     return ""
+
+
+def _configured_database() -> str:
+    """`` <path>`` of the configured SQLite database, for hints; empty for other backends."""
+    if _config is None or not _config.tracking_uri.startswith("sqlite:///"):
+        return ""
+    return " " + _config.tracking_uri[len("sqlite:///") :].split("?", 1)[0]
 
 
 def _is_locked(exc: BaseException) -> bool:

@@ -187,10 +187,10 @@ def test_sqlite_backend_locked_or_removed_mid_run(
     error = error_lines[0]
     assert "MLflow could not" in error and "[SQL:" not in error, error
     if fault == "locked":
-        assert "database is locked" in error and "another process is writing" in error, error
+        assert "database is locked" in error and f"writing to the SQLite database {db}" in error
         registry = _registry(f"sqlite:///{db}")
         assert registry.search_registered_models() == []
         assert registry.search_model_versions(f"name='{MODEL}'") == []
     else:
-        assert "removed, replaced or made read-only" in error, error
+        assert f"SQLite database {db} was removed, replaced or made read-only" in error
         assert not db.exists()  # nothing wrote a fresh, half-filled database in its place
