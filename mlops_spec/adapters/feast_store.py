@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from mlops_spec.errors import DataSourceError, FeatureJoinError, StepError
@@ -391,13 +392,21 @@ def _restore_order(joined: pd.DataFrame, rows: int, columns: tuple[str, ...]) ->
             f"feature join returned {len(joined)} rows for {rows} entity rows; "
             "the offline store dropped or duplicated rows"
         )
-    order = joined[ROW_COLUMN]
-    if not order.is_unique or set(order) != set(range(rows)):
+    order = joined[ROW_COLUMN].to_numpy()
+    # ``rows`` distinct numbers in [0, rows) are exactly a permutation of the request's rows.
+    if rows and (
+        not np.issubdtype(order.dtype, np.integer)
+        or order.min() != 0
+        or order.max() != rows - 1
+        or not joined[ROW_COLUMN].is_unique
+    ):
         raise FeatureJoinError("feature join returned rows that do not map one-to-one to entities")
     absent = [col for col in columns if col not in joined.columns]
     if absent:
         raise FeatureJoinError(f"feature join did not return feature column(s) {absent}")
-    return joined.sort_values(ROW_COLUMN)[list(columns)].reset_index(drop=True)
+    position = np.empty(rows, dtype=np.int64)
+    position[order] = np.arange(rows, dtype=np.int64)  # where each request row came back
+    return joined[list(columns)].take(position).reset_index(drop=True)
 
 
 def _attach(entity_df: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
