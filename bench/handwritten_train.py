@@ -3,9 +3,10 @@
 Same libraries, data, trials and seed as `mlops-spec run specs/adult_income.yaml`, called
 directly with no Prefect, no reports and no lineage: Feast point-in-time retrieval through the
 feature service, a whylogs profile and the spec's range/missing checks with whylogs
-constraints, a time split, an Optuna study (TPE seed 42, median pruner, 2 parallel trials, a
-journal file), the final fit, test metrics, disparate impact with a pandas groupby, and MLflow
-(SQLite) logging, model registration and an alias.
+constraints, a time split, an Optuna study (TPE seed 42 with the constant liar, median pruner
+after 5 trials and not at step 0, 2 parallel trials, a journal file), the final fit, test
+metrics, disparate impact with a pandas groupby, and MLflow (SQLite) logging, model
+registration and an alias.
 
 The model-building code is the project's own (``build_pipeline`` and ``make_objective``), so
 both sides fit exactly the same models; what differs is everything around the fits.
@@ -102,8 +103,11 @@ def main(state: Path) -> None:
     study = optuna.create_study(
         study_name="adult",
         storage=JournalStorage(JournalFileBackend(str(state / "optuna.journal"))),
-        sampler=optuna.samplers.TPESampler(seed=42),
-        pruner=optuna.pruners.MedianPruner(),
+        # The spec's sampler and pruner, with the settings mlops-spec gives them (constant liar
+        # for parallel trials; no pruning at step 0, five trials before the median is used),
+        # so both sides fit the same amount.
+        sampler=optuna.samplers.TPESampler(seed=42, constant_liar=True),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
         direction="maximize",
     )
     study.optimize(trial_fn, n_trials=20, n_jobs=2, timeout=600)

@@ -12,8 +12,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_spec.errors import MlopsSpecError, RunStopped, SpecError
+
+if TYPE_CHECKING:
+    from mlops_spec.loader import LoadedSpec
 
 EXIT_OK, EXIT_INVALID, EXIT_STOPPED, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -128,14 +132,21 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_score(args: argparse.Namespace) -> int:
+def _prepared(spec_path: str) -> LoadedSpec:
+    """Load and check the spec first (a bad spec fails before any backend is touched), then
+    point Prefect, MLflow and the rest at the settings."""
     from mlops_spec.loader import load_spec
     from mlops_spec.runtime.environment import prepare_environment
     from mlops_spec.settings import Settings
 
     settings = Settings()
-    loaded = load_spec(args.spec, settings)
+    loaded = load_spec(spec_path, settings)
     prepare_environment(settings)
+    return loaded
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    loaded = _prepared(args.spec)
     from mlops_spec.runtime.scoring import check_input, score
 
     data = loaded.spec.data
@@ -150,13 +161,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Exit 0 with a report either way: drift is news for Prefect's automations, not an error."""
-    from mlops_spec.loader import load_spec
-    from mlops_spec.runtime.environment import prepare_environment
-    from mlops_spec.settings import Settings
-
-    settings = Settings()
-    load_spec(args.spec, settings)
-    prepare_environment(settings)
+    _prepared(args.spec)
     from mlops_spec.runtime.monitoring import monitor
 
     result = monitor(spec_path=args.spec, batch=args.batch)
@@ -258,13 +263,7 @@ def _prefect_deploy_all(prefect_file: Path, api_url: str | None) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from mlops_spec.loader import load_spec
-    from mlops_spec.runtime.environment import prepare_environment
-    from mlops_spec.settings import Settings
-
-    settings = Settings()
-    load_spec(args.spec, settings)
-    prepare_environment(settings)
+    _prepared(args.spec)
     from mlops_spec.runtime.serving_app import serve
 
     serve(args.spec, host=args.host, port=args.port, materialize=args.materialize)
@@ -272,13 +271,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_canary(args: argparse.Namespace) -> int:
-    from mlops_spec.loader import load_spec
-    from mlops_spec.runtime.environment import prepare_environment
-    from mlops_spec.settings import Settings
-
-    settings = Settings()
-    load_spec(args.spec, settings)
-    prepare_environment(settings)
+    _prepared(args.spec)
     from mlops_spec.runtime.canary import canary
 
     verdict = canary(spec_path=args.spec, outcomes_path=args.outcomes)

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import optuna
 import pytest
 from mlflow import MlflowClient
@@ -24,8 +23,9 @@ from optuna.trial import TrialState
 
 from tests.e2e.conftest import BIN, ROOT
 from tests.support.mlflow_server import start_mlflow_server
-from tests.support.prefect_server import PrefectServer, free_port, stop_process_group
+from tests.support.prefect_server import PrefectServer, stop_process_group
 from tests.support.services import postgres_and_redis
+from tests.support.serving import served
 
 pytestmark = pytest.mark.e2e
 
@@ -153,44 +153,20 @@ def _check_registry(url: str, artifacts: Path) -> None:
 
 
 def _check_online_features_from_redis(env: dict[str, str], redis_port: int, tmp: Path) -> None:
-    port = free_port()
-    with (tmp / "serve.log").open("wb") as log:
-        service = subprocess.Popen(
-            [
-                str(BIN / "mlops-spec"),
-                "serve",
-                "specs/penguins.yaml",
-                "--port",
-                str(port),
-                "--materialize",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    with served(
+        "specs/penguins.yaml",
+        env,
+        tmp / "serve.log",
+        extra_args=["--materialize"],
+        start_timeout=180,
+    ) as client:
+        body = {"entities": [{"penguin_id": 3}, {"penguin_id": 300}]}
+        answer = client.post("/predict", json=body)
+        assert answer.status_code == 200, answer.text
+        keys = subprocess.run(
+            ["redis-cli", "-p", str(redis_port), "dbsize"], capture_output=True, text=True
         )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert service.poll() is None, (tmp / "serve.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "the service did not start"
-                time.sleep(0.5)
-            body = {"entities": [{"penguin_id": 3}, {"penguin_id": 300}]}
-            answer = client.post("/predict", json=body)
-            assert answer.status_code == 200, answer.text
-            keys = subprocess.run(
-                ["redis-cli", "-p", str(redis_port), "dbsize"], capture_output=True, text=True
-            )
-            assert int(keys.stdout.strip()) > 0  # the materialized features are in Redis
-            subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"])
-            outage = client.post("/predict", json=body)
-            assert outage.status_code == 503  # so the features came from Redis
-    finally:
-        stop_process_group(service)
+        assert int(keys.stdout.strip()) > 0  # the materialized features are in Redis
+        subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"])
+        outage = client.post("/predict", json=body)
+        assert outage.status_code == 503  # so the features came from Redis

@@ -32,7 +32,7 @@ from mlops_spec.adapters import mlflow_registry as reg
 from mlops_spec.adapters.feast_online import OnlineFeatures
 from mlops_spec.runtime.serving import canary_bucket
 from tests.e2e.conftest import BIN, ROOT
-from tests.support.prefect_server import free_port, stop_process_group
+from tests.support.serving import served
 
 pytestmark = pytest.mark.e2e
 
@@ -116,33 +116,8 @@ def _aliases(champion: int, challenger: int | None) -> None:
 @contextmanager
 def serving(setup: Setup, spec: Path) -> Iterator[httpx.Client]:
     """`mlops-spec serve` on a free port, stopped (SIGINT) when the block ends."""
-    port = free_port()
-    log = setup.tmp / f"serve-{spec.stem}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "mlops-spec"), "serve", str(spec), "--port", str(port)],
-            cwd=ROOT,
-            env=setup.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.3)
+    with served(spec, setup.env, setup.tmp / f"serve-{spec.stem}.log") as client:
         yield client
-    finally:
-        client.close()
-        stop_process_group(process)
 
 
 def _predict(client: httpx.Client, ids: list[int]) -> list[dict[str, Any]]:
