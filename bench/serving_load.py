@@ -52,19 +52,14 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from mlops_spec.runtime.environment import QUIET
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DATA = ROOT / ".mlops" / "data"
 MODEL = "penguin-species"
 FEATURE_SERVICE = "penguin_features_v1"
 WARMUP = 50
-QUIET = {
-    "DO_NOT_TRACK": "true",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "WHYLOGS_NO_ANALYTICS": "True",
-    "FEAST_USAGE": "False",
-}
 
 
 @dataclass
