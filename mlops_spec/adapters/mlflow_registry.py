@@ -37,10 +37,9 @@ import mlflow.sklearn
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from mlops_spec.adapters.mlflow_backend import backend_call, is_not_found
 from mlops_spec.adapters.mlflow_tracking import (
     PARAM_VALUE_LIMIT,
-    _is_not_found,
-    backend_call,
     client,
     configure,
     end_run,
@@ -311,7 +310,7 @@ def delete_alias(name: str, alias: str) -> None:
         with backend_call(f"delete alias {name}@{alias}"):
             client().delete_registered_model_alias(name, alias)
     except RegistryError as exc:
-        if not _is_not_found(exc.__cause__ or exc):
+        if not is_not_found(exc.__cause__ or exc):
             raise
 
 
@@ -322,7 +321,7 @@ def get_alias_version(name: str, alias: str) -> int | None:
             return int(client().get_model_version_by_alias(name, alias).version)
     except RegistryError as exc:
         cause = exc.__cause__
-        if cause is not None and (_is_not_found(cause) or _is_missing_alias(cause)):
+        if cause is not None and (is_not_found(cause) or _is_missing_alias(cause)):
             return None
         raise
 
@@ -391,7 +390,7 @@ def promotion_history(name: str, alias: str | None = None) -> list[dict[str, Any
         with backend_call(f"read the promotion history of {name!r}"):
             model_tags: dict[str, str] = dict(client().get_registered_model(name).tags)
     except RegistryError as exc:
-        if exc.__cause__ is not None and _is_not_found(exc.__cause__):
+        if exc.__cause__ is not None and is_not_found(exc.__cause__):
             return []
         raise
     events = [

@@ -1,8 +1,8 @@
 """MLflow tracking: where the backend lives, runs, and what a run records.
 
-This module and :mod:`mlops_spec.adapters.mlflow_registry` are the only places that import
-MLflow; nothing under ``mlops_spec.spec``, ``loader`` or ``plan`` imports them, so ``validate``
-and ``plan`` never pay MLflow's ~3 s import.
+The ``mlops_spec.adapters.mlflow_*`` modules are the only places that import MLflow; nothing
+under ``mlops_spec.spec``, ``loader`` or ``plan`` imports them, so ``validate`` and ``plan``
+never pay MLflow's ~3 s import.
 
 Design choices, and why:
 
@@ -19,7 +19,8 @@ Design choices, and why:
   ``database is locked``.
 * **One failure type.** Backend failures (unreachable server, locked or corrupt database,
   unwritable artifact folder, missing entity) surface as :class:`~mlops_spec.errors.RegistryError`
-  with a one-line message; retrying is the caller's business (Prefect task retries).
+  with a one-line message (:mod:`mlops_spec.adapters.mlflow_backend`); retrying is the
+  caller's business (Prefect task retries).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import re
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,6 +42,13 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
+from mlops_spec.adapters.mlflow_backend import (
+    backend_call,
+    hint,
+    one_line_error,
+    retry_locked,
+    sqlite_path,
+)
 from mlops_spec.errors import RegistryError
 from mlops_spec.secrets import redact_url
 
@@ -64,7 +72,6 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
-    "one_line_error",
     "set_tags",
     "start_run",
     "tracked_run",
@@ -81,9 +88,6 @@ _KEY_LIMIT = 250
 _BATCH = 100  # MLflow's limit on params or tags per log_batch call
 _INVALID_KEY_CHARS = re.compile(r"[^\w./\- :]")
 
-_LOCK_RETRIES = 6
-_LOCK_BASE_DELAY_S = 0.5
-
 
 @dataclass(frozen=True)
 class _Config:
@@ -94,122 +98,7 @@ class _Config:
 _config: _Config | None = None
 
 
-# --------------------------------------------------------------------------- failure policy
-
-
-def _backend_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [MlflowException, sqlite3.Error, OSError]
-    with contextlib.suppress(ImportError):  # sqlalchemy comes with mlflow, but be safe
-        from sqlalchemy.exc import SQLAlchemyError
-
-        errors.append(SQLAlchemyError)
-    with contextlib.suppress(ImportError):  # schema migrations fail with alembic's own error
-        from alembic.util import CommandError
-
-        errors.append(CommandError)
-    return tuple(errors)
-
-
-def one_line_error(exc: BaseException) -> str:
-    """One line of an exception: MLflow and SQLAlchemy messages run to many lines and URLs."""
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    line = " ".join(str(text).split())
-    line = re.sub(r"\(Background on this error at: \S+\)", "", line)
-    line = re.sub(r"\(raised as a result of Query-invoked autoflush;[^)]*\)", "", line)
-    # SQLAlchemy appends the statement and its parameters: values the user cannot act on.
-    line = re.sub(r"\[SQL: .*", "", line)
-    line = " ".join(line.split())
-    return line if len(line) <= 300 else line[:297] + "..."
-
-
-def _hint(exc: BaseException) -> str:
-    text = str(exc).lower()
-    database = _configured_database()
-    if "database is locked" in text:
-        return f" (another process is writing to the SQLite database{database}; retry later)"
-    if "unable to open database file" in text:
-        return " (the database folder is missing or not writable)"
-    if "readonly database" in text or "no such table" in text or "disk i/o error" in text:
-        return (
-            f" (the SQLite database{database} was removed, replaced or made read-only while "
-            "in use: restore it, or run again to start a new one)"
-        )
-    if "file is not a database" in text:
-        return " (the file is not an SQLite database: point the tracking URI elsewhere)"
-    return ""
-
-
-def _configured_database() -> str:
-    """`` <path>`` of the configured SQLite database, for hints; empty for other backends."""
-    if _config is None or not _config.tracking_uri.startswith("sqlite:///"):
-        return ""
-    return " " + _config.tracking_uri[len("sqlite:///") :].split("?", 1)[0]
-
-
-def _is_locked(exc: BaseException) -> bool:
-    return "database is locked" in str(exc).lower()
-
-
-def _is_not_found(exc: BaseException) -> bool:
-    return isinstance(exc, MlflowException) and exc.error_code in {
-        "RESOURCE_DOES_NOT_EXIST",
-        "NOT_FOUND",
-    }
-
-
-@contextlib.contextmanager
-def backend_call(action: str) -> Iterator[None]:
-    """Turn any backend failure inside the block into a one-line ``RegistryError``.
-
-    ``action`` completes the sentence "MLflow could not ...". Programming errors (``TypeError``,
-    ``ValueError`` from our own code) pass through unchanged: they are bugs, not outages.
-    """
-    try:
-        yield
-    except RegistryError:
-        raise
-    except _backend_errors() as exc:
-        raise RegistryError(
-            f"MLflow could not {action}: {one_line_error(exc)}{_hint(exc)}"
-        ) from exc
-
-
-def _retry_locked(action: str, fn: Callable[[], T]) -> T:
-    """Call ``fn``, retrying only "database is locked", with exponential back-off.
-
-    SQLite already waits for the lock before each failure (5 s by default; MLflow's own
-    sessions set ``busy_timeout`` to 20 s), so six attempts plus 15.5 s of sleeps give a long
-    writer (typically another process's first-use migration) at least 45 s.
-    Other failures are not retried here. MLflow logs each locked attempt at ERROR level with a
-    traceback; that noise is MLflow's, the outcome is ours.
-    """
-    for attempt in range(_LOCK_RETRIES):
-        try:
-            return fn()
-        except _backend_errors() as exc:
-            if not _is_locked(exc) or attempt == _LOCK_RETRIES - 1:
-                raise RegistryError(
-                    f"MLflow could not {action}: {one_line_error(exc)}{_hint(exc)}"
-                ) from exc
-            time.sleep(_LOCK_BASE_DELAY_S * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 # --------------------------------------------------------------------------- configuration
-
-
-def _sqlite_path(tracking_uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI, or None for other backends."""
-    prefix = "sqlite:///"
-    if not tracking_uri.startswith(prefix):
-        return None
-    raw = tracking_uri[len(prefix) :].split("?", 1)[0]
-    if raw in ("", ":memory:"):
-        raise RegistryError(
-            f"tracking URI {tracking_uri!r} is an in-memory SQLite database: every connection "
-            "would see an empty registry; use a file path (sqlite:////abs/path/mlflow.db)"
-        )
-    return Path(raw)
 
 
 def _probe_sqlite(db_path: Path) -> None:
@@ -233,7 +122,7 @@ def _probe_sqlite(db_path: Path) -> None:
             con.close()
     except sqlite3.Error as exc:
         raise RegistryError(
-            f"MLflow database {db_path} is not usable: {one_line_error(exc)}{_hint(exc)}"
+            f"MLflow database {db_path} is not usable: {one_line_error(exc)}{hint(exc)}"
         ) from exc
 
 
@@ -278,7 +167,7 @@ def configure(tracking_uri: str, artifact_root: Path) -> None:
         raise RegistryError(
             f"artifact root {root} cannot be created: {one_line_error(exc)}"
         ) from exc
-    db_path = _sqlite_path(tracking_uri)
+    db_path = sqlite_path(tracking_uri)
     if db_path is not None:
         db_path = db_path.expanduser().resolve()
         _probe_sqlite(db_path)
@@ -294,7 +183,7 @@ def configure(tracking_uri: str, artifact_root: Path) -> None:
         mlflow_client.search_registered_models(max_results=1)
 
     with _init_lock(db_path):
-        _retry_locked(f"initialise the tracking store at {redact_url(tracking_uri)}", initialise)
+        retry_locked(f"initialise the tracking store at {redact_url(tracking_uri)}", initialise)
     _config = _Config(tracking_uri=tracking_uri, artifact_root=root)
 
 
@@ -337,7 +226,7 @@ def get_or_create_experiment(name: str) -> str:
                 raise
             return str(again.experiment_id)
 
-    return _retry_locked(f"get or create experiment {name!r}", get_or_create)
+    return retry_locked(f"get or create experiment {name!r}", get_or_create)
 
 
 def _safe_folder(name: str) -> str:

@@ -34,7 +34,7 @@ class OneLineBackendErrors(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if exc is not None:
-            from mlops_spec.adapters.mlflow_tracking import one_line_error
+            from mlops_spec.adapters.mlflow_backend import one_line_error
 
             first = record.getMessage().splitlines()[0] if record.getMessage() else ""
             record.msg, record.args = f"{first} {one_line_error(exc)}".strip(), ()

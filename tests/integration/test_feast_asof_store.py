@@ -11,7 +11,6 @@ aliases and join key maps, no TTL) and the requests that must fall back to the s
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -33,11 +32,10 @@ from mlops_spec.adapters.feast_asof_store import (
     AsofDuckDBOfflineStore,
     AsofRetrievalJob,
 )
-from mlops_spec.demo_data import prepare_all
+from tests.support.feature_repos import demo_feature_repo
 
 pytestmark = pytest.mark.integration
 
-PROJECT_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
 ROW = "row"
 
 
@@ -46,13 +44,8 @@ ROW = "row"
 
 @pytest.fixture(scope="module")
 def demo_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The project repo copied beside freshly prepared demo data, as test_feast_store does."""
-    root = tmp_path_factory.mktemp("feast_asof")
-    prepare_all(root / ".mlops" / "data")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("MLOPS_SPEC_DATA_DIR", raising=False)
-        repo = root / "feature_repo"
-        shutil.copytree(PROJECT_REPO, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    """The project repo copied beside freshly prepared demo data."""
+    with demo_feature_repo(tmp_path_factory.mktemp("feast_asof")) as repo:
         feast_store.apply_repo(repo)
         yield repo
 

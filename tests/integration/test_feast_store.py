@@ -18,28 +18,17 @@ import pandas as pd
 import pytest
 
 from mlops_spec.adapters import feast_store
-from mlops_spec.demo_data import prepare_all
 from mlops_spec.errors import DataSourceError, FeatureJoinError
+from tests.support.feature_repos import copy_project_repo, demo_feature_repo
 
 pytestmark = pytest.mark.integration
 
-PROJECT_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
 WEATHER = ["temp", "pressure", "wind_speed"]
-
-
-def _copy_repo(root: Path) -> Path:
-    target = root / "feature_repo"
-    shutil.copytree(PROJECT_REPO, target, ignore=shutil.ignore_patterns("__pycache__"))
-    return target
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("feast")
-    prepare_all(root / ".mlops" / "data")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("MLOPS_SPEC_DATA_DIR", raising=False)
-        repo_path = _copy_repo(root)
+    with demo_feature_repo(tmp_path_factory.mktemp("feast")) as repo_path:
         assert feast_store.apply_repo(repo_path) is True
         yield repo_path
 
@@ -210,7 +199,7 @@ def test_missing_or_corrupt_source_names_the_file(
     data = tmp_path / "elsewhere"
     shutil.copytree(repo.parent / ".mlops" / "data", data)
     monkeypatch.setenv("MLOPS_SPEC_DATA_DIR", str(data))
-    copy = _copy_repo(tmp_path)
+    copy = copy_project_repo(tmp_path)
     feast_store.apply_repo(copy)
     entity_df = _data(repo, "penguins/entities.parquet").head(3)
     source = data / "penguins" / "features.parquet"
