@@ -8,7 +8,7 @@ rows later than any it was trained on.
 
 from __future__ import annotations
 
-import math
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -26,7 +26,7 @@ def split_frame(
     timestamp: str,
     task: Task,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return ``(train, test)`` with ``split.test_size`` of the rows in ``test``.
+    """Return ``(train, test)`` with ``held_out_rows(n, split.test_size)`` rows in ``test``.
 
     ``time``: rows are sorted by ``timestamp`` with a stable sort (rows sharing a timestamp keep
     their input order, so ties are split deterministically) and the latest share is the test set.
@@ -36,8 +36,8 @@ def split_frame(
     if label not in df.columns:
         raise StepError(f"label column '{label}' is not in the frame")
     n_rows = len(df)
-    n_test = math.ceil(n_rows * split.test_size)
-    if n_rows < 2 or n_test >= n_rows:
+    n_test = held_out_rows(n_rows, split.test_size)
+    if n_rows < 2 or n_test < 1 or n_test >= n_rows:
         raise StepError(
             f"cannot split {n_rows} rows with test_size={split.test_size}: "
             "both sides need at least one row"
@@ -61,6 +61,17 @@ def split_frame(
     except ValueError as exc:
         raise StepError(f"cannot make a {split.method.value} split: {exc}") from exc
     return train, test
+
+
+def held_out_rows(n_rows: int, fraction: float) -> int:
+    """``n_rows * fraction`` rounded half up, computed in decimal from the fraction as written.
+
+    Binary floats make ``25 * 0.28`` come out as ``7.000000000000001``, so ``ceil`` (what
+    scikit-learn does with a fractional ``test_size``) gives 8 rows where a user expects 7. The
+    fraction's shortest repr (``"0.28"``) is the number the spec wrote, so the product is exact.
+    """
+    exact = Decimal(repr(fraction)) * n_rows
+    return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def holdout_split(split: Split) -> Split:

@@ -36,7 +36,7 @@ from mlops_spec.adapters.estimators import (
     split_columns,
 )
 from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
-from mlops_spec.adapters.splitting import holdout_split, split_frame
+from mlops_spec.adapters.splitting import held_out_rows, holdout_split, split_frame
 from mlops_spec.errors import StepError
 from mlops_spec.settings import DEFAULT_ALLOWED_ESTIMATORS
 from mlops_spec.spec.metrics import TASK_METRICS, Task
@@ -229,10 +229,38 @@ def test_time_split_takes_the_latest_rows(frames: dict[Task, pd.DataFrame]) -> N
     train, test = split_frame(
         df, Split(test_size=0.25), label=LABEL, timestamp=TS, task=Task.binary_classification
     )
-    assert len(test) == math.ceil(len(df) * 0.25)
+    assert len(test) == (len(df) * 25 * 2 + 100) // 200  # n * 0.25 rounded half up
     assert len(train) + len(test) == len(df)
     assert train[TS].max() < test[TS].min()
     assert set(test.index) == set(df.nlargest(len(test), TS).index)
+
+
+@pytest.mark.parametrize("method", list(SplitMethod))
+def test_split_sizes_are_n_times_the_fraction_rounded_half_up(method: SplitMethod) -> None:
+    """Every (n, k/100) pair up to n=120, against integer arithmetic rather than floats: ceil of
+    the float product gave 8 test rows for 25 rows at 0.28."""
+    for n in range(2, 121):
+        df = pd.DataFrame({TS: range(n), LABEL: [i % 2 for i in range(n)], "x": range(n)})
+        for k in range(1, 100):
+            expected = (n * k * 2 + 100) // 200
+            assert held_out_rows(n, k / 100) == expected, (n, k)
+            if method is not SplitMethod.time and n not in (2, 25, 120):
+                continue  # the frame split itself is checked on a few sizes
+            if not 1 <= expected < n or (
+                method is SplitMethod.stratified and not 2 <= expected <= n - 2
+            ):
+                continue
+            split = Split(method=method, test_size=k / 100, seed=1)
+            train, test = split_frame(
+                df, split, label=LABEL, timestamp=TS, task=Task.binary_classification
+            )
+            assert (len(train), len(test)) == (n - expected, expected), (n, k)
+
+
+def test_a_fraction_that_rounds_to_no_rows_is_refused() -> None:
+    df = pd.DataFrame({TS: range(4), LABEL: [0, 1, 0, 1]})
+    with pytest.raises(StepError, match="both sides need at least one row"):
+        split_frame(df, Split(test_size=0.1), label=LABEL, timestamp=TS, task=Task.regression)
 
 
 def test_time_split_is_stable_for_ties() -> None:
