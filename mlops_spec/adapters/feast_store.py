@@ -112,14 +112,7 @@ def retrieve_features(
     if (service is None) == (refs is None):
         raise ValueError("give exactly one of service= or refs=")
     store = _open_store(repo_path)
-    try:
-        feature_service = store.get_feature_service(service) if service is not None else None
-        feature_refs = (
-            _service_refs(feature_service) if feature_service is not None else tuple(refs or ())
-        )
-        views = _views_for(store, feature_refs)
-    except _feast_error() as exc:
-        raise StepError(f"feast definitions not found in {repo_path}: {exc}") from exc
+    feature_service, feature_refs, views = _requested(store, repo_path, service, refs)
     if not feature_refs:
         raise StepError("no features requested")
     for view in views:
@@ -140,6 +133,49 @@ def retrieve_features(
     frame = _attach(entity_df, features)
     fingerprint = _fingerprint(store.config.project, feature_service, views, store)
     return RetrievedFeatures(frame, feature_refs, feature_columns, fingerprint)
+
+
+def source_data_fingerprint(
+    repo_path: Path, *, service: str | None = None, refs: Sequence[str] | None = None
+) -> str | None:
+    """Hash of the data (not the definitions) of every batch source the features read.
+
+    A cached retrieval is only as fresh as its key: rewriting a parquet source changes no
+    definition, so without this the old frame was served and its old hash went into the
+    lineage. Each local file source contributes its path, size and a SHA-256 of its bytes (every
+    file, for a folder source). ``None`` when a source cannot be fingerprinted (remote, or not
+    a file source): the caller must not reuse a cached result then.
+    """
+    if (service is None) == (refs is None):
+        raise ValueError("give exactly one of service= or refs=")
+    _, _, views = _requested(_open_store(repo_path), repo_path, service, refs)
+    paths = [_local_file_source(view.batch_source) for view in views]
+    if any(path is None for path in paths):
+        return None
+    digest = hashlib.sha256()
+    for path in sorted({p for p in paths if p is not None}):
+        digest.update(_path_digest(path))
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _local_file_source(source: Any) -> Path | None:
+    from feast import FileSource
+
+    if not isinstance(source, FileSource) or "://" in source.path:
+        return None
+    path = Path(source.path)
+    return path if path.exists() else None
+
+
+def _path_digest(path: Path) -> bytes:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file}\0{file.stat().st_size}\0".encode())
+        with file.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.digest()
 
 
 def materialize(
@@ -349,6 +385,20 @@ def _check_source(source: Any) -> None:
 
 
 # --- retrieval ------------------------------------------------------------------------------
+
+
+def _requested(
+    store: FeatureStore, repo_path: Path, service: str | None, refs: Sequence[str] | None
+) -> tuple[Any, tuple[str, ...], list[Any]]:
+    """The feature service (or None), the feature refs and their views a request names."""
+    try:
+        feature_service = store.get_feature_service(service) if service is not None else None
+        feature_refs = (
+            _service_refs(feature_service) if feature_service is not None else tuple(refs or ())
+        )
+        return feature_service, feature_refs, _views_for(store, feature_refs)
+    except _feast_error() as exc:
+        raise StepError(f"feast definitions not found in {repo_path}: {exc}") from exc
 
 
 def _service_refs(feature_service: Any) -> tuple[str, ...]:

@@ -1,12 +1,15 @@
 """The plan's steps as Prefect tasks. Each task calls one adapter and publishes its report.
 
 Tasks pass frames in memory (one process); only feature retrieval persists its result, so a
-re-run of an unchanged spec on unchanged entity data skips the point-in-time join. No other
-task hashes its inputs (``NO_CACHE``): hashing large frames would cost more than it saves.
+re-run of an unchanged spec on unchanged entity rows and feature data skips the point-in-time
+join. No other task hashes its inputs (``NO_CACHE``): hashing large frames would cost more
+than it saves.
 """
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -73,10 +76,13 @@ def load_entities(loaded: LoadedSpec) -> tuple[pd.DataFrame, str]:
     return frame, file_sha256(path)
 
 
+_CACHE_KEY_PARTS = ("spec_hash", "entities_sha256", "repo_sha256", "sources_sha256")
+
+
 def _feature_cache_key(context: Any, parameters: dict[str, Any]) -> str:
-    return "features-" + "-".join(
-        parameters[name][:16] for name in ("spec_hash", "entities_sha256", "repo_sha256")
-    )
+    """Spec, entity rows, repo definitions and the sources' data: any change is a new key."""
+    digest = hashlib.sha256("\0".join(parameters[name] for name in _CACHE_KEY_PARTS).encode())
+    return f"features-{digest.hexdigest()[:32]}"
 
 
 @task(
@@ -98,10 +104,11 @@ def retrieve_features(
     spec_hash: str,
     entities_sha256: str,
     repo_sha256: str,
+    sources_sha256: str,
 ) -> feast_store.RetrievedFeatures:
-    """Point-in-time join through Feast; cached by spec hash + entity data + repo definitions."""
+    """Point-in-time join through Feast; cached by spec hash, entity data, repo definitions and
+    the feature sources' data (the repo is applied before the key is computed)."""
     repo_path = Path(repo)
-    feast_store.apply_repo(repo_path)
     retrieved = feast_store.retrieve_features(
         repo_path, entities, service=service, refs=refs, timestamp_column=timestamp
     )
@@ -120,15 +127,21 @@ def spec_features(
     monitoring and scoring all join through here, so they see features the same way."""
     spec = loaded.spec
     repo = loaded.resolve(spec.features.repo)
+    refs = list(spec.features.refs) if spec.features.refs else None
+    feast_store.apply_repo(repo)
+    sources = feast_store.source_data_fingerprint(repo, service=spec.features.service, refs=refs)
+    if sources is None:
+        get_run_logger().info("a feature source cannot be fingerprinted; not reusing a cached join")
     return retrieve_features(
         str(repo),
         entities,
         service=spec.features.service,
-        refs=list(spec.features.refs) if spec.features.refs else None,
+        refs=refs,
         timestamp=spec.data.timestamp,
         spec_hash=loaded.content_hash,
         entities_sha256=entities_sha256,
         repo_sha256=tree_sha256(repo),
+        sources_sha256=sources or f"unfingerprinted-{uuid.uuid4().hex}",
     )
 
 

@@ -223,3 +223,24 @@ def test_materialize_loads_the_latest_weather_online(repo: Path) -> None:
     weather = _data(repo, "flights/weather.parquet")
     jfk = weather[(weather["origin"] == "JFK") & (weather["event_timestamp"] <= end)]
     assert online.to_dict()["temp"] == [jfk.sort_values("event_timestamp")["temp"].iloc[-1]]
+
+
+def test_source_data_fingerprint_follows_the_sources_bytes(repo: Path) -> None:
+    """The retrieval cache's key: the same for the same bytes, new for rewritten data; a
+    service over two views covers both sources (flights and weather)."""
+    source = repo.parent / ".mlops" / "data" / "penguins" / "features.parquet"
+    original = source.read_bytes()
+    first = feast_store.source_data_fingerprint(repo, service="penguin_features_v1")
+    assert first is not None and first.startswith("sha256:")
+    refs = feast_store.source_data_fingerprint(repo, refs=["penguin_features:island"])
+    assert refs == first  # one view, one source
+    frame = pd.read_parquet(source)
+    frame["bill_length_mm"] = frame["bill_length_mm"][::-1].to_numpy()
+    try:
+        frame.to_parquet(source, index=False)
+        assert feast_store.source_data_fingerprint(repo, service="penguin_features_v1") != first
+    finally:
+        source.write_bytes(original)
+    assert feast_store.source_data_fingerprint(repo, service="penguin_features_v1") == first
+    flights = feast_store.source_data_fingerprint(repo, service="flight_weather_v1")
+    assert flights not in (None, first)

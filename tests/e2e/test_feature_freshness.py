@@ -1,0 +1,101 @@
+"""A rewritten feature source is never served from the retrieval cache.
+
+The cached point-in-time join used to be keyed by the spec, the entity rows and the repo's
+definition files only: rewriting a feature source's parquet file changed none of them, so the
+next run trained on the old frame (and recorded the old frame's hash as lineage) and `score`
+scored old features. Here a private project (a copy of the penguins spec, the demo feature repo
+and its data) runs, scores, has one feature source rewritten, scores and runs again, and finally
+gets its original bytes back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.e2e.conftest import BIN, ROOT
+from tests.support.feature_repos import copy_project_repo
+from tests.support.prefect_server import PrefectServer
+
+pytestmark = pytest.mark.e2e
+
+SOURCE = Path(".mlops/data/penguins/features.parquet")
+
+
+def _project(root: Path) -> Path:
+    from mlops_spec.demo_data import prepare_all
+
+    prepare_all(root / ".mlops" / "data")
+    copy_project_repo(root)
+    shutil.copytree(ROOT / "policies", root / "policies")
+    (root / "specs").mkdir()
+    text = (ROOT / "specs" / "penguins.yaml").read_text().replace("n_trials: 15", "n_trials: 2")
+    (root / "specs" / "penguins.yaml").write_text(text)
+    return root
+
+
+def _cli(root: Path, server: PrefectServer, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_SPEC_")}
+    env |= {**server.env, "PREFECT_HOME": str(root / ".mlops" / "prefect")}
+    result = subprocess.run(
+        [str(BIN / "mlops-spec"), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _frame_hash(root: Path, version: int) -> str:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / '.mlops' / 'mlflow.db'}")
+    tags = client.get_model_version("penguin-species", str(version)).tags
+    return tags["data.training_frame_sha256"]
+
+
+def _score(root: Path, server: PrefectServer, name: str) -> pd.DataFrame:
+    entities = pd.read_parquet(root / ".mlops/data/penguins/entities.parquet")
+    rows = root / f"{name}_in.parquet"
+    entities[["penguin_id", "event_timestamp"]].to_parquet(rows, index=False)
+    out = root / f"{name}_out.parquet"
+    _cli(root, server, "score", "specs/penguins.yaml", "--input", str(rows), "--output", str(out))
+    return pd.read_parquet(out)
+
+
+def test_rewritten_source_changes_features_scores_and_lineage(
+    tmp_path: Path, prefect_server: PrefectServer
+) -> None:
+    root = _project(tmp_path)
+    source = root / SOURCE
+    original = source.read_bytes()
+
+    _cli(root, prefect_server, "run", "--no-progress", "specs/penguins.yaml")
+    first_hash = _frame_hash(root, 1)
+    before = _score(root, prefect_server, "before")
+
+    measurements = pd.read_parquet(source)
+    measurements["bill_length_mm"] = (
+        measurements["bill_length_mm"].sample(frac=1.0, random_state=0).to_numpy()
+    )  # same values, other penguins: within every constraint, other features
+    measurements.to_parquet(source, index=False)
+
+    after = _score(root, prefect_server, "after")
+    proba = [c for c in before.columns if c.startswith("proba_")]
+    assert not np.allclose(before[proba].to_numpy(), after[proba].to_numpy())
+
+    _cli(root, prefect_server, "run", "--no-progress", "specs/penguins.yaml")
+    assert _frame_hash(root, 2) != first_hash
+
+    source.write_bytes(original)  # new mtime, the first run's bytes: the first run's frame
+    _cli(root, prefect_server, "run", "--no-progress", "specs/penguins.yaml")
+    assert _frame_hash(root, 3) == first_hash
