@@ -91,3 +91,12 @@ class PromotionConflict(RegistryError):
 
 class OnlineStoreUnavailable(StepError):
     """The Feast online store could not be read (down, missing, corrupt)."""
+
+
+class UnservableEntityKey(MlopsSpecError, ValueError):
+    """An entity key no online store could hold (an integer beyond int64, say): bad input, a
+    422 for the caller, never counted as a store outage."""
+
+    def __init__(self, key: str, value: object, reason: str) -> None:
+        super().__init__(f"entities.{key}: {value!r} cannot be an entity key ({reason})")
+        self.key = key

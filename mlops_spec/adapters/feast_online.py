@@ -22,7 +22,7 @@ from mlops_spec.adapters.feast_store import (
     _views_for,
     materialize,
 )
-from mlops_spec.errors import OnlineStoreUnavailable, StepError
+from mlops_spec.errors import OnlineStoreUnavailable, StepError, UnservableEntityKey
 
 
 class OnlineFeatures:
@@ -49,8 +49,10 @@ class OnlineFeatures:
 
         After a failure the store is reopened on the next call: online stores keep a
         connection (SQLite's remembers a vanished schema), and a recovered store must serve
-        again without a restart.
+        again without a restart. Keys are converted to Feast's value protos first, so a key
+        no store could hold is ``UnservableEntityKey`` (bad input), not an outage.
         """
+        _check_keys(entity_rows)
         try:
             if self._reopen:
                 self._store = _open_store(self.repo_path)
@@ -103,3 +105,16 @@ class OnlineFeatures:
             end or datetime.now(UTC),
             views=self.views,
         )
+
+
+def _check_keys(entity_rows: Sequence[Mapping[str, Any]]) -> None:
+    """Convert every key value as Feast will, before the store is touched."""
+    from feast.type_map import python_values_to_proto_values
+    from feast.value_type import ValueType
+
+    for row in entity_rows:
+        for key, value in row.items():
+            try:
+                python_values_to_proto_values([value], ValueType.UNKNOWN)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise UnservableEntityKey(key, value, str(exc)) from None

@@ -55,7 +55,7 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
                 repo=spec.features.repo,
                 service=spec.features.service,
                 refs=list(spec.features.refs) if spec.features.refs else None,
-                cache_key="spec hash + entity rows + feature repo definitions + feature source data",
+                cache_key="spec hash + entity rows + repo definitions + source data",
                 retries=2,
             ),
             guards=(Guard("row_count", "rows out == rows in"),),

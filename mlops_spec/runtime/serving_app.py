@@ -14,14 +14,14 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException
 from pydantic import ConfigDict, Field, StrictInt, StrictStr, create_model
 
 from mlops_spec.adapters import mlflow_tracking
 from mlops_spec.adapters.feast_online import OnlineFeatures
-from mlops_spec.errors import OnlineStoreUnavailable
+from mlops_spec.errors import OnlineStoreUnavailable, UnservableEntityKey
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.runtime.prediction_log import PredictionLog, log_path
 from mlops_spec.runtime.serving import Counters, ModelSlots, UnknownEntities, predict_entities
@@ -41,7 +41,10 @@ def online_features(loaded: LoadedSpec) -> OnlineFeatures:
 
 
 def _key_fields(loaded: LoadedSpec, keys: list[str]) -> dict[str, Any]:
-    """Each entity key's JSON type, from the entity file the model was trained on."""
+    """Each entity key's JSON type, from the entity file the model was trained on; integers
+    within the range of the file's integer type (int64 when unknown), so an id no store could
+    hold is a 422 naming the field."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -53,8 +56,12 @@ def _key_fields(loaded: LoadedSpec, keys: list[str]) -> dict[str, Any]:
     for key in keys:
         index = schema.get_field_index(key) if schema is not None else -1
         field_type = schema.field(index).type if schema is not None and index >= 0 else None
-        integer = field_type is not None and pa.types.is_integer(field_type)
-        fields[key] = (StrictInt if integer else StrictStr, ...)
+        if field_type is not None and pa.types.is_integer(field_type):
+            bounds = np.iinfo(field_type.to_pandas_dtype())
+            low, high = int(bounds.min), min(int(bounds.max), int(np.iinfo(np.int64).max))
+            fields[key] = (Annotated[StrictInt, Field(ge=low, le=high)], ...)
+        else:
+            fields[key] = (StrictStr, ...)
     return fields
 
 
@@ -116,6 +123,8 @@ def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
             raise HTTPException(
                 503, f"online feature store unavailable (on_store_unavailable: error_503): {exc}"
             ) from None
+        except UnservableEntityKey as exc:
+            raise HTTPException(422, str(exc)) from None
         except UnknownEntities as exc:
             raise HTTPException(
                 404,
