@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_spec.errors import MlopsSpecError, RunStopped, SpecError
+from mlops_spec.errors import MlopsSpecError, RunStopped, SpecError, disk_problem
 
 if TYPE_CHECKING:
     from mlops_spec.loader import LoadedSpec
@@ -396,6 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("MLOPS_SPEC_DEBUG"):
             raise
+        disk = disk_problem(exc)
+        if disk is not None:
+            print(f"error: {disk}", file=sys.stderr)
+            return EXIT_INVALID
         print(
             f"internal error: {type(exc).__name__}: {exc} (set MLOPS_SPEC_DEBUG=1 for a traceback)",
             file=sys.stderr,

@@ -8,14 +8,22 @@ Every failure a user can cause or meet is one of these, so the CLI can print one
     ├── RunStopped             a run ended by a rule the spec declares: an outcome, not a crash
     │   ├── ConstraintsFailed  data constraints failed before training
     │   └── GatesFailed        governance gates refused promotion (a version may still exist)
-    └── StepError              a step could not do its work (I/O, missing data, a library error)
-        ├── DataSourceError    a data file is missing, unreadable or has the wrong columns
-        ├── FeatureJoinError   feature retrieval lost or added rows
-        └── RegistryError      MLflow could not record or find what it should
+    ├── StepError              a step could not do its work (I/O, missing data, a library error)
+    │   ├── DataSourceError    a data file is missing, unreadable or has the wrong columns
+    │   ├── FeatureJoinError   feature retrieval lost or added rows
+    │   ├── RegistryError      MLflow could not record or find what it should
+    │   │   └── PromotionConflict  the alias moved after the gates judged against it
+    │   ├── OnlineStoreUnavailable  the Feast online store could not be read
+    │   └── StateUnwritable    the state folder is read-only or its disk is full
+    └── UnservableEntityKey    a served entity key no store could hold (also a ValueError)
+
+An ``OSError`` for a full, read-only or forbidden disk that a library raises on its own is
+turned into one line by ``disk_problem``.
 """
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -93,6 +101,10 @@ class OnlineStoreUnavailable(StepError):
     """The Feast online store could not be read (down, missing, corrupt)."""
 
 
+class StateUnwritable(StepError):
+    """The state folder (or a file in it) cannot be written: read-only, or its disk is full."""
+
+
 class UnservableEntityKey(MlopsSpecError, ValueError):
     """An entity key no online store could hold (an integer beyond int64, say): bad input, a
     422 for the caller, never counted as a store outage."""
@@ -100,3 +112,25 @@ class UnservableEntityKey(MlopsSpecError, ValueError):
     def __init__(self, key: str, value: object, reason: str) -> None:
         super().__init__(f"entities.{key}: {value!r} cannot be an entity key ({reason})")
         self.key = key
+
+
+_DISK_ERRNOS = {
+    errno.ENOSPC: "free space on that disk, or point MLOPS_SPEC_STATE_DIR at a larger one",
+    errno.EDQUOT: "free space within your quota, or point MLOPS_SPEC_STATE_DIR elsewhere",
+    errno.EROFS: "make it writable, or point MLOPS_SPEC_STATE_DIR at a writable folder",
+    errno.EACCES: "make it writable for this user, or point MLOPS_SPEC_STATE_DIR elsewhere",
+}
+
+
+def disk_problem(exc: BaseException) -> str | None:
+    """One line for a full, read-only or forbidden disk anywhere in ``exc``'s chain (libraries
+    wrap the ``OSError``), naming the file; ``None`` when the failure is something else."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_ERRNOS:
+            where = f" {current.filename}" if current.filename else ""
+            return f"cannot write{where}: {current.strerror} ({_DISK_ERRNOS[current.errno]})"
+        current = current.__cause__ or current.__context__
+    return None

@@ -215,7 +215,30 @@ def _open_store(repo_path: Path) -> FeatureStore:
     for configured in (store.config.registry.path, getattr(store.config.online_store, "path", "")):
         if configured and "://" not in configured:
             (repo / configured).parent.mkdir(parents=True, exist_ok=True)
+    _check_registry_file(repo, store.config.registry)
     return store
+
+
+def _check_registry_file(repo: Path, registry: Any) -> None:
+    """A local registry file that does not parse fails here, naming it, instead of as a
+    protobuf ``DecodeError`` from whichever Feast call reads it first. The file holds only what
+    ``feast apply`` derives from the repo's definitions, so rebuilding it loses nothing."""
+    from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
+    configured = str(registry.path or "")
+    if getattr(registry, "registry_type", "file") != "file" or "://" in configured:
+        return
+    path = (Path(configured) if Path(configured).is_absolute() else repo / configured).resolve()
+    if not path.is_file():
+        return
+    try:
+        RegistryProto().ParseFromString(path.read_bytes())
+    except DecodeError as exc:
+        raise StepError(
+            f"Feast registry {path} is corrupt ({exc}): delete it and run "
+            f"`feast -c {repo} apply`, which rebuilds it from the repo's definitions"
+        ) from None
 
 
 def _config_with_overrides(repo: Path) -> Any:

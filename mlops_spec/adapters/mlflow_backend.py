@@ -92,8 +92,16 @@ def hint(exc: BaseException, database: Path | None = None) -> str:
             f" (the SQLite database{named} was removed, replaced or made read-only while "
             "in use: restore it, or run again to start a new one)"
         )
-    if "file is not a database" in text:
-        return " (the file is not an SQLite database: point the tracking URI elsewhere)"
+    if "file is not a database" in text or "database disk image is malformed" in text:
+        return (
+            f" (the SQLite database{named} is corrupt: restore it from a backup, or move it "
+            "aside and run again to start a new one)"
+        )
+    if "database or disk is full" in text or "no space left on device" in text:
+        return (
+            f" (the disk holding the SQLite database{named} is full: free space there, or "
+            "point MLOPS_SPEC_STATE_DIR at a larger disk)"
+        )
     return ""
 
 

@@ -12,20 +12,28 @@ worker sharing the study) are left alone.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
 from mlops_spec.errors import StepError
 from mlops_spec.secrets import redact_url
 
 JOURNAL_PREFIX = "journal:"
-__all__ = ["JOURNAL_PREFIX", "fail_orphaned_trials", "mark_owner", "open_storage", "redact_url"]
+__all__ = [
+    "JOURNAL_PREFIX",
+    "check_journal",
+    "fail_orphaned_trials",
+    "mark_owner",
+    "open_storage",
+    "redact_url",
+]
 OWNER_ATTR = "owner"
 ERROR_ATTR = "error"
 # RDB heartbeats: a trial silent for GRACE_SECONDS belongs to a dead worker.
@@ -42,8 +50,43 @@ def open_storage(storage_url: str) -> BaseStorage:
             raise StepError("a journal storage URL needs a path: journal:<path>")
         path = Path(raw).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        lock = JournalFileSymlinkLock(str(path))
+        check_journal(path, lock)
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
     return RDBStorage(storage_url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+
+
+def check_journal(path: Path, lock: JournalFileSymlinkLock) -> None:
+    """Refuse a journal with a broken record, naming the file and the line.
+
+    Optuna skips an incomplete *last* record (a writer may be mid-append), but once anything is
+    appended after it, every read of the study fails, deep inside tuning. A record cut short by
+    a crash or a full disk is found here first, under the writers' own lock so a concurrent
+    append is never mistaken for damage.
+    """
+    if not path.exists():
+        return
+    lock.acquire()
+    try:
+        with path.open("rb") as journal:
+            for number, line in enumerate(journal, start=1):
+                try:
+                    json.loads(line)
+                    complete = line.endswith(b"\n")
+                except ValueError:
+                    complete = False
+                if not complete:
+                    raise StepError(_broken_journal(path, number))
+    finally:
+        lock.release()
+
+
+def _broken_journal(path: Path, number: int) -> str:
+    return (
+        f"Optuna journal {path} is damaged at line {number} (a record cut short or garbled): "
+        f"keep the trials before it with `sed -i '{number},$d' {path}`, or move the file aside "
+        "to start the studies afresh"
+    )
 
 
 def mark_owner(trial: optuna.Trial) -> None:

@@ -8,7 +8,10 @@ server, an MLflow server or PostgreSQL is configuration, not code.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
+from mlops_spec.errors import StateUnwritable
 from mlops_spec.settings import Settings
 
 QUIET = {
@@ -28,7 +31,7 @@ QUIET = {
 
 def prepare_environment(settings: Settings) -> None:
     state = settings.state
-    state.mkdir(parents=True, exist_ok=True)
+    ensure_writable(state)
     defaults = dict(QUIET)
     defaults.update(
         {
@@ -42,3 +45,20 @@ def prepare_environment(settings: Settings) -> None:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+
+
+def ensure_writable(state: Path) -> None:
+    """Fail in one line before any library touches a state folder it cannot write to.
+
+    Otherwise the first writer (MLflow's init lock, Prefect's results, the Optuna journal)
+    fails with its own traceback, some seconds into the run.
+    """
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=state, prefix=".write-probe-"):
+            pass
+    except OSError as exc:
+        raise StateUnwritable(
+            f"state folder {state} is not writable ({exc.strerror or exc}): make it writable, "
+            "or point MLOPS_SPEC_STATE_DIR at a folder that is"
+        ) from None

@@ -10,8 +10,6 @@ gets its original bytes back.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,38 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.e2e.conftest import BIN, ROOT
-from tests.support.feature_repos import copy_project_repo
 from tests.support.prefect_server import PrefectServer
+from tests.support.private_project import penguins_project, run_cli
 
 pytestmark = pytest.mark.e2e
 
 SOURCE = Path(".mlops/data/penguins/features.parquet")
 
 
-def _project(root: Path) -> Path:
-    from mlops_spec.demo_data import prepare_all
-
-    prepare_all(root / ".mlops" / "data")
-    copy_project_repo(root)
-    shutil.copytree(ROOT / "policies", root / "policies")
-    (root / "specs").mkdir()
-    text = (ROOT / "specs" / "penguins.yaml").read_text().replace("n_trials: 15", "n_trials: 2")
-    (root / "specs" / "penguins.yaml").write_text(text)
-    return root
-
-
 def _cli(root: Path, server: PrefectServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_SPEC_")}
-    env |= {**server.env, "PREFECT_HOME": str(root / ".mlops" / "prefect")}
-    result = subprocess.run(
-        [str(BIN / "mlops-spec"), *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_cli(root, server, *args)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -75,7 +51,7 @@ def _score(root: Path, server: PrefectServer, name: str) -> pd.DataFrame:
 def test_rewritten_source_changes_features_scores_and_lineage(
     tmp_path: Path, prefect_server: PrefectServer
 ) -> None:
-    root = _project(tmp_path)
+    root = penguins_project(tmp_path)
     source = root / SOURCE
     original = source.read_bytes()
 
