@@ -207,16 +207,17 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _prepared(spec_path: str) -> LoadedSpec:
+def _prepared(spec_path: str, *, prefect: bool = True) -> LoadedSpec:
     """Load and check the spec first (a bad spec fails before any backend is touched), then
-    point Prefect, MLflow and the rest at the settings."""
+    point Prefect (the project's server, started if needed), MLflow and the rest at the
+    settings; ``prefect=False`` for commands that run no flow."""
     from mlops_spec.loader import load_spec
-    from mlops_spec.runtime.environment import prepare_environment
+    from mlops_spec.runtime.environment import prepare_environment, use_prefect
     from mlops_spec.settings import Settings
 
     settings = Settings()
     loaded = load_spec(spec_path, settings)
-    prepare_environment(settings)
+    (use_prefect if prefect else prepare_environment)(settings)
     return loaded
 
 
@@ -304,20 +305,20 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         _write_atomic(target, text)
     print(f"wrote {target}: {text.count('- name: ')} deployments from {len(loaded)} specs")
     if args.apply:
-        return _prefect_deploy_all(target, settings.prefect_api_url)
+        from mlops_spec.runtime.environment import use_prefect
+
+        return _prefect_deploy_all(target, use_prefect(settings))
     return EXIT_OK
 
 
-def _prefect_deploy_all(prefect_file: Path, api_url: str | None) -> int:
+def _prefect_deploy_all(prefect_file: Path, url: str | None) -> int:
     import shutil
     import subprocess
 
-    url = api_url or os.environ.get("PREFECT_API_URL")
     if not url:
         print(
-            "error: --apply needs a Prefect server: set PREFECT_API_URL (or "
-            "MLOPS_SPEC_PREFECT_API_URL), e.g. http://127.0.0.1:4200/api after "
-            "`prefect server start`",
+            "error: --apply needs a Prefect server: unset MLOPS_SPEC_PREFECT_SERVER=ephemeral "
+            "(the project's own server is then started), or set PREFECT_API_URL",
             file=sys.stderr,
         )
         return EXIT_INVALID
@@ -338,10 +339,39 @@ def _prefect_deploy_all(prefect_file: Path, api_url: str | None) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _prepared(args.spec)
+    _prepared(args.spec, prefect=False)
     from mlops_spec.runtime.serving_app import serve
 
     serve(args.spec, host=args.host, port=args.port, materialize=args.materialize)
+    return EXIT_OK
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    """The project's own Prefect server: status, start, stop, or the UI's address."""
+    from mlops_spec.runtime import local_server
+    from mlops_spec.runtime.environment import prepare_environment
+    from mlops_spec.settings import Settings
+
+    settings = Settings()
+    prepare_environment(settings)
+    state = settings.state
+    if args.action == "stop":
+        stopped = local_server.stop_server(state)
+        print(f"stopped the Prefect server (pid {stopped.pid})" if stopped else "not running")
+        return EXIT_OK
+    if args.action == "start":
+        record, started = local_server.ensure_server(state, dict(os.environ))
+    else:
+        found = local_server.running_server(state)
+        if found is None:
+            print(f"not running (state {state}); `mlops-spec server start` starts it")
+            return EXIT_INVALID if args.action == "ui" else EXIT_OK
+        record, started = found, False
+    if args.action == "ui":
+        print(f"{record.url}/runs")
+    else:
+        how = "started" if started else "running"
+        print(f"{how}: {record.url} (pid {record.pid}, since {record.started_at}, state {state})")
     return EXIT_OK
 
 
@@ -469,6 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="first load the latest feature values into the Feast online store",
     )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("server", help="the project's own Prefect server (started on demand)")
+    p.add_argument("action", choices=["status", "start", "stop", "ui"])
+    p.set_defaults(func=cmd_server)
 
     p = sub.add_parser("canary", help="promote or roll back the served canary from its log")
     p.add_argument("spec")

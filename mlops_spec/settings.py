@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     state_dir: Path = Path(".mlops")
     mlflow_tracking_uri: str | None = None
     prefect_api_url: str | None = None
+    prefect_server: Literal["local", "ephemeral"] = Field(
+        default="local",
+        description="With no Prefect API URL set: local = start the project's own Prefect "
+        "server once (state folder) and reuse it; ephemeral = Prefect's temporary server per "
+        "command, gone when the command ends (CI-like use).",
+    )
     feast_repo: Path = Path("feature_repo")
     optuna_storage: str | None = None
     extra_estimators: list[str] = Field(default_factory=list)

@@ -13,6 +13,10 @@ for key, value in {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "WHYLOGS_NO_ANALYTICS": "True",
     "FEAST_USAGE": "False",
+    # Runs use Prefect's temporary server unless a test asks for the project-local server
+    # (tests/e2e/test_local_server.py) or points at the shared test server: a server started
+    # per state folder would outlive the test that started it.
+    "MLOPS_SPEC_PREFECT_SERVER": "ephemeral",
 }.items():
     os.environ.setdefault(key, value)
 

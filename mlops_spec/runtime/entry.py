@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from mlops_spec.errors import ConstraintsFailed, StepError
 from mlops_spec.loader import load_spec
-from mlops_spec.runtime.environment import prepare_environment
+from mlops_spec.runtime.environment import use_prefect
 from mlops_spec.runtime.outcome import RunOutcome
 from mlops_spec.settings import Settings
 
@@ -15,7 +15,7 @@ def run_spec(spec_path: str, *, show_progress: bool = True) -> RunOutcome:
     """Validate first (fast, no services), then run the training flow once."""
     settings = Settings()
     load_spec(spec_path, settings)
-    prepare_environment(settings)
+    use_prefect(settings)
     from mlops_spec.runtime.console import protect_logs
     from mlops_spec.runtime.training import FAILED_PREFIX, STOPPED_PREFIX, train
 

@@ -8,6 +8,7 @@ server, an MLflow server or PostgreSQL is configuration, not code.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -62,3 +63,37 @@ def ensure_writable(state: Path) -> None:
             f"state folder {state} is not writable ({exc.strerror or exc}): make it writable, "
             "or point MLOPS_SPEC_STATE_DIR at a folder that is"
         ) from None
+
+
+def use_prefect(settings: Settings) -> str | None:
+    """Point this process at a Prefect API before Prefect is imported; the API URL, or
+    ``None`` for Prefect's temporary server.
+
+    A URL already set (environment or settings) is kept. Otherwise, unless the settings ask for
+    the ephemeral server, the project's own server is started once and reused, so runs stay
+    visible in its UI and no command pays a server start twice.
+    """
+    prepare_environment(settings)
+    if os.environ.get("PREFECT_API_URL") or settings.prefect_server == "ephemeral":
+        return os.environ.get("PREFECT_API_URL") or None
+    from mlops_spec.runtime.local_server import ensure_server
+
+    record, started = ensure_server(settings.state, dict(os.environ))
+    if started:
+        print(f"started the project's Prefect server: {record.url}", file=sys.stderr)
+    os.environ["PREFECT_API_URL"] = record.api_url
+    return record.api_url
+
+
+def reuse_prefect_if_running(settings: Settings) -> None:
+    """Use the project's server when it is already up, and start nothing otherwise: for
+    commands (rollback) that need Prefect only for the promotion lock, which has a file-lock
+    fallback."""
+    prepare_environment(settings)
+    if os.environ.get("PREFECT_API_URL") or settings.prefect_server == "ephemeral":
+        return
+    from mlops_spec.runtime.local_server import running_server
+
+    record = running_server(settings.state)
+    if record is not None:
+        os.environ["PREFECT_API_URL"] = record.api_url

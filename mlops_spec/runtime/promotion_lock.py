@@ -7,10 +7,19 @@ lock: it holds wherever the runs share a Prefect API (the embedded one shares it
 file), and its slot is a lease that expires if the holder is killed, so a crashed run cannot
 block promotions for good. Inside the slot, ``mlflow_registry.promote(expected_from=...)``
 checks the alias still points where the gates compared against.
+
+With no Prefect API configured (``MLOPS_SPEC_PREFECT_SERVER=ephemeral`` and no server
+running), taking the limit would start Prefect's temporary server just for the lock: 10-20 s
+for a rollback. Every process of such a project shares one machine and one state folder, so an
+exclusive ``flock`` on ``<state>/locks/promote-<model>.lock`` serialises them instead; the
+kernel drops it when its holder dies, as the lease would expire.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 
@@ -29,6 +38,41 @@ def limit_name(model: str) -> str:
 @contextmanager
 def promotion_lock(model: str) -> Iterator[None]:
     """Hold the model's promotion slot; raise ``RegistryError`` if it stays taken too long."""
+    if not os.environ.get("PREFECT_API_URL"):
+        with _file_lock(model):
+            yield
+        return
+    with _prefect_limit(model):
+        yield
+
+
+@contextmanager
+def _file_lock(model: str) -> Iterator[None]:
+    from mlops_spec.settings import Settings
+
+    folder = Settings().state / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + WAIT_SECONDS
+    with (folder / f"promote-{model}.lock").open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RegistryError(
+                        f"another promotion of {model!r} held {handle.name} for over "
+                        f"{WAIT_SECONDS:.0f} s; find its holder with `fuser {handle.name}`"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _prefect_limit(model: str) -> Iterator[None]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.concurrency.sync import concurrency
