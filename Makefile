@@ -40,6 +40,7 @@ demo: data
 	$(BIN)/mlops-spec plan specs/adult_income.yaml
 	$(BIN)/mlops-spec run specs/adult_income.yaml || test $$? -eq 2
 	$(BIN)/mlops-spec audit adult-income @challenger
+	@echo "The demo's run in the Prefect UI: $$($(BIN)/mlops-spec server ui) (stop the server with: $(BIN)/mlops-spec server stop)"
 
 lint: setup
 	$(BIN)/ruff check .
@@ -57,4 +58,5 @@ lock: | $(TOOLS)/bin/uv
 	$(TOOLS)/bin/uv pip compile --quiet --python-version 3.11 requirements/dev.in -o requirements/lock.txt
 
 clean:
+	-test -x $(BIN)/mlops-spec && $(BIN)/mlops-spec server stop
 	rm -rf .mlops

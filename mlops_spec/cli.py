@@ -347,7 +347,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    """The project's own Prefect server: status, start, stop, or the UI's address."""
+    """The project's own Prefect server: status, start, stop, or the UI's or API's address."""
     from mlops_spec.runtime import local_server
     from mlops_spec.runtime.environment import prepare_environment
     from mlops_spec.settings import Settings
@@ -365,10 +365,12 @@ def cmd_server(args: argparse.Namespace) -> int:
         found = local_server.running_server(state)
         if found is None:
             print(f"not running (state {state}); `mlops-spec server start` starts it")
-            return EXIT_INVALID if args.action == "ui" else EXIT_OK
+            return EXIT_OK if args.action == "status" else EXIT_INVALID
         record, started = found, False
     if args.action == "ui":
         print(f"{record.url}/runs")
+    elif args.action == "api":  # for `export PREFECT_API_URL=$(mlops-spec server api)`
+        print(record.api_url)
     else:
         how = "started" if started else "running"
         print(f"{how}: {record.url} (pid {record.pid}, since {record.started_at}, state {state})")
@@ -501,7 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("server", help="the project's own Prefect server (started on demand)")
-    p.add_argument("action", choices=["status", "start", "stop", "ui"])
+    p.add_argument("action", choices=["status", "start", "stop", "ui", "api"])
     p.set_defaults(func=cmd_server)
 
     p = sub.add_parser("canary", help="promote or roll back the served canary from its log")

@@ -83,17 +83,3 @@ def use_prefect(settings: Settings) -> str | None:
         print(f"started the project's Prefect server: {record.url}", file=sys.stderr)
     os.environ["PREFECT_API_URL"] = record.api_url
     return record.api_url
-
-
-def reuse_prefect_if_running(settings: Settings) -> None:
-    """Use the project's server when it is already up, and start nothing otherwise: for
-    commands (rollback) that need Prefect only for the promotion lock, which has a file-lock
-    fallback."""
-    prepare_environment(settings)
-    if os.environ.get("PREFECT_API_URL") or settings.prefect_server == "ephemeral":
-        return
-    from mlops_spec.runtime.local_server import running_server
-
-    record = running_server(settings.state)
-    if record is not None:
-        os.environ["PREFECT_API_URL"] = record.api_url

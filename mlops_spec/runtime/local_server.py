@@ -70,6 +70,12 @@ def running_server(state: Path) -> ServerRecord | None:
     return _live_record(state)
 
 
+def recorded_api_url(state: Path) -> str | None:
+    """The API URL of the server this state folder recorded (alive or not; no request made)."""
+    record = _read_record(state)
+    return record.api_url if record is not None else None
+
+
 def stop_server(state: Path) -> ServerRecord | None:
     """Stop the recorded server and its children; the record that was stopped, if any."""
     with _locked(state):

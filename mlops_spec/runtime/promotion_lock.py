@@ -8,11 +8,13 @@ file), and its slot is a lease that expires if the holder is killed, so a crashe
 block promotions for good. Inside the slot, ``mlflow_registry.promote(expected_from=...)``
 checks the alias still points where the gates compared against.
 
-With no Prefect API configured (``MLOPS_SPEC_PREFECT_SERVER=ephemeral`` and no server
-running), taking the limit would start Prefect's temporary server just for the lock: 10-20 s
-for a rollback. Every process of such a project shares one machine and one state folder, so an
-exclusive ``flock`` on ``<state>/locks/promote-<model>.lock`` serialises them instead; the
-kernel drops it when its holder dies, as the lease would expire.
+With no Prefect API configured (``MLOPS_SPEC_PREFECT_SERVER=ephemeral``), taking the limit
+would start Prefect's temporary server just for the lock (10-20 s for a rollback), and with the
+project's own server (loopback only) importing Prefect's client costs a rollback 2-3 s. Every
+process of such a project shares one machine and one state folder, so an exclusive ``flock`` on
+``<state>/locks/promote-<model>.lock`` serialises them instead; the kernel drops it when its
+holder dies, as the lease would expire. The Prefect limit is used for any other API URL, where
+runs may come from several machines.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
 
 from mlops_spec.errors import RegistryError
 
@@ -38,19 +41,27 @@ def limit_name(model: str) -> str:
 @contextmanager
 def promotion_lock(model: str) -> Iterator[None]:
     """Hold the model's promotion slot; raise ``RegistryError`` if it stays taken too long."""
-    if not os.environ.get("PREFECT_API_URL"):
-        with _file_lock(model):
+    from mlops_spec.settings import Settings
+
+    state = Settings().state
+    if not _shared_beyond_this_machine(state):
+        with _file_lock(model, state):
             yield
         return
     with _prefect_limit(model):
         yield
 
 
-@contextmanager
-def _file_lock(model: str) -> Iterator[None]:
-    from mlops_spec.settings import Settings
+def _shared_beyond_this_machine(state: Path) -> bool:
+    from mlops_spec.runtime.local_server import recorded_api_url
 
-    folder = Settings().state / "locks"
+    url = os.environ.get("PREFECT_API_URL")
+    return bool(url) and url != recorded_api_url(state)
+
+
+@contextmanager
+def _file_lock(model: str, state: Path) -> Iterator[None]:
+    folder = state / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + WAIT_SECONDS
     with (folder / f"promote-{model}.lock").open("a") as handle:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_spec.errors import RegistryError
-from mlops_spec.runtime.environment import reuse_prefect_if_running
+from mlops_spec.runtime.environment import prepare_environment
 from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.settings import Settings
 
@@ -36,7 +36,7 @@ def champion_chain(history: Sequence[dict[str, Any]]) -> list[int]:
 def rollback(model: str, alias: str, *, actor: str | None, reason: str) -> dict[str, Any]:
     """Point ``alias`` at the champion before the current one and record it; the event."""
     settings = Settings()
-    reuse_prefect_if_running(settings)
+    prepare_environment(settings)
     from mlops_spec.adapters import mlflow_registry, mlflow_tracking
 
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
