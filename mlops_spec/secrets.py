@@ -8,7 +8,10 @@ before any handler writes it: the console, the Prefect API (the UI's logs) and f
 the project records itself (tags, reports, errors) goes through ``redact_url``.
 
 Specs are configuration under version control, so they hold no secrets: the loader refuses
-``${VAR}`` for variable names that look like credentials (see ``looks_secret``).
+``${VAR}`` for variable names that look like credentials (see ``looks_secret``), for the
+project's own connection settings (``is_connection_setting``: they may hold a password, and the
+runtime reads them itself), and for any value that is or contains a URL with a password
+(``has_url_password``), whatever the variable is called.
 This module imports nothing heavy; Prefect is imported only to load a block.
 """
 
@@ -24,12 +27,38 @@ MASK = "***"
 _MIN_LENGTH = 6
 _SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
 
+_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:[^\s/@]+@")
+# Settings fields (mlops_spec.settings.Settings) that name services, and the libraries' own
+# variables for the same services: a resolved spec is hashed and recorded in lineage.
+CONNECTION_SETTINGS = frozenset(
+    {
+        "MLOPS_SPEC_MLFLOW_TRACKING_URI",
+        "MLOPS_SPEC_PREFECT_API_URL",
+        "MLOPS_SPEC_OPTUNA_STORAGE",
+        "MLOPS_SPEC_FEAST_ONLINE_STORE",
+        "MLOPS_SPEC_DASK_ADDRESS",
+        "MLFLOW_TRACKING_URI",
+        "PREFECT_API_URL",
+    }
+)
+
 _known: set[str] = set()
 
 
 def looks_secret(variable: str) -> bool:
     """Whether an environment variable's name says it holds a credential."""
     return bool(_SECRET_NAME.search(variable))
+
+
+def is_connection_setting(variable: str) -> bool:
+    """Whether a variable is one of the connection settings (names are case-insensitive, as
+    pydantic-settings reads them)."""
+    return variable.upper() in CONNECTION_SETTINGS
+
+
+def has_url_password(value: str) -> bool:
+    """Whether ``value`` is, or contains, a URL with a password (``scheme://user:pw@host``)."""
+    return bool(_URL_WITH_PASSWORD.search(value)) or _password(value) is not None
 
 
 def remember(value: str) -> None:

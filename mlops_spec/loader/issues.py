@@ -7,7 +7,6 @@ at the line the user wrote. Unknown keys get a "did you mean" drawn from the mod
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any, Union, get_args, get_origin
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from mlops_spec.errors import SpecIssue
 from mlops_spec.loader.yaml_tree import Path_, Position
+from mlops_spec.spec.names import closest, did_you_mean, odd_character, skeleton
 
 
 def data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
@@ -101,51 +101,18 @@ def issues_from_validation(
     file: str,
 ) -> list[SpecIssue]:
     fallback = Position(file, 1, 1)
+    items = error.errors(include_url=False)
+    lookalikes = _lookalike_keys(items, data)
     issues: list[SpecIssue] = []
     seen: set[tuple[str, str]] = set()
-    for item in error.errors(include_url=False):
+    for item in items:
         loc = tuple(item["loc"])
-        kind = item["type"]
         path = data_path(data, loc)
-        hint: str | None = None
-        if kind == "missing":
-            missing = str(loc[-1])
-            pos = position_of(path, positions, fallback)
-            key = render_path((*path, missing))
-            message = f"required key '{missing}' is missing"
-            hint = f"add `{missing}:` under {render_path(path) or 'the top level'}"
-        elif kind == "extra_forbidden":
-            key_name = str(loc[-1])
-            pos = position_of(path, positions, fallback)
-            key = render_path(path)
-            message = f"unknown key '{key_name}'"
-            parent = path[:-1] if path and path[-1] == key_name else path
-            choices = allowed_keys(root, parent)
-            close = difflib.get_close_matches(key_name, choices, n=1, cutoff=0.6)
-            hint = (
-                f"did you mean '{close[0]}'?"
-                if close
-                else ("allowed keys: " + ", ".join(choices) if choices else None)
-            )
-        else:
-            pos = position_of(path, positions, fallback)
-            key = render_path(path)
-            message = str(item["msg"]).removeprefix("Value error, ")
-            if kind == "literal_error" and "expected" in item.get("ctx", {}):
-                close = difflib.get_close_matches(
-                    str(item.get("input")),
-                    [s.strip("'") for s in str(item["ctx"]["expected"]).split(" or ")],
-                    n=1,
-                )
-                hint = f"did you mean {close[0]}?" if close else None
-            elif kind == "enum" and "expected" in item.get("ctx", {}):
-                options = [
-                    s.strip().strip("'")
-                    for s in str(item["ctx"]["expected"]).replace(" or ", ", ").split(",")
-                ]
-                close = difflib.get_close_matches(str(item.get("input")), options, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else None
-        if kind == "string_pattern_mismatch":
+        if item["type"] == "missing" and (path, str(loc[-1])) in lookalikes:
+            continue  # reported as the look-alike key the user did write
+        pos = position_of(path, positions, fallback)
+        key, message, hint = _describe(item, loc, path, root)
+        if item["type"] == "string_pattern_mismatch":
             hint = _PATTERN_HINTS.get(key.rsplit(".", 1)[-1])
         marker = (key, message)
         if marker in seen:
@@ -153,3 +120,56 @@ def issues_from_validation(
         seen.add(marker)
         issues.append(SpecIssue(pos.file, pos.line, pos.col, key, message, hint))
     return sorted(issues, key=lambda issue: (issue.file, issue.line, issue.col))
+
+
+def _lookalike_keys(items: list[Any], data: Any) -> set[tuple[Path_, str]]:
+    """(parent path, real key) for each unknown key that only looks like a real one.
+
+    A key written ``m\u043edel`` is both unknown and, as far as pydantic knows, leaves
+    ``model`` missing; the second report would send the user looking for a key that is there.
+    """
+    written: set[tuple[Path_, str]] = set()
+    for item in items:
+        if item["type"] == "extra_forbidden":
+            name = str(item["loc"][-1])
+            path = data_path(data, tuple(item["loc"]))
+            parent = path[:-1] if path and path[-1] == name else path
+            if odd_character(name) is not None:
+                written.add((parent, skeleton(name)))
+    return written
+
+
+def _describe(
+    item: Any, loc: tuple[Any, ...], path: Path_, root: type[BaseModel]
+) -> tuple[str, str, str | None]:
+    """Key path, message and hint of one pydantic error, in the spec's own words."""
+    kind = item["type"]
+    hint: str | None
+    if kind == "missing":
+        missing = str(loc[-1])
+        hint = f"add `{missing}:` under {render_path(path) or 'the top level'}"
+        return render_path((*path, missing)), f"required key '{missing}' is missing", hint
+    if kind == "extra_forbidden":
+        key_name = str(loc[-1])
+        parent = path[:-1] if path and path[-1] == key_name else path
+        choices = allowed_keys(root, parent)
+        hint = did_you_mean(key_name, choices, what="key") or (
+            "allowed keys: " + ", ".join(choices) if choices else None
+        )
+        return render_path(path), f"unknown key '{key_name}'", hint
+    message = str(item["msg"]).removeprefix("Value error, ")
+    hint = None
+    if kind == "finite_number":
+        hint = "a bound of .nan compares false with everything, and one of .inf always passes"
+    if kind == "literal_error" and "expected" in item.get("ctx", {}):
+        options = [s.strip("'") for s in str(item["ctx"]["expected"]).split(" or ")]
+        close = closest(str(item.get("input")), options)
+        hint = f"did you mean {close}?" if close else None
+    elif kind == "enum" and "expected" in item.get("ctx", {}):
+        options = [
+            s.strip().strip("'")
+            for s in str(item["ctx"]["expected"]).replace(" or ", ", ").split(",")
+        ]
+        close = closest(str(item.get("input")), options)
+        hint = f"did you mean '{close}'?" if close else None
+    return render_path(path), message, hint

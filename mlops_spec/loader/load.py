@@ -17,11 +17,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlops_spec.errors import SpecError, SpecIssue
+from mlops_spec.loader.estimators import lookup_estimator
 from mlops_spec.loader.issues import issues_from_validation, position_of, render_path
 from mlops_spec.loader.policy import POLICY_KEYS, deep_merge
+from mlops_spec.loader.project_checks import project_problems
 from mlops_spec.loader.yaml_tree import ParsedYaml, Path_, Position, parse_yaml
 from mlops_spec.settings import Settings
-from mlops_spec.spec.pipeline import TrainingPipeline, semantic_problems
+from mlops_spec.spec.names import did_you_mean
+from mlops_spec.spec.pipeline import TrainingPipeline
+from mlops_spec.spec.rules import Problem, semantic_problems
 
 
 @dataclass(frozen=True)
@@ -169,16 +173,12 @@ class _Loading:
         shown = self.sources[-1]
         for name in data:
             if name not in POLICY_KEYS:
-                import difflib
-
-                close = difflib.get_close_matches(name, sorted(POLICY_KEYS), n=1)
                 self.add(
                     positions.get((name,), Position(shown, 1, 1)),
                     (name,),
                     f"unknown key '{name}' in a policy",
-                    f"did you mean '{close[0]}'?"
-                    if close
-                    else "a policy holds: " + ", ".join(sorted(POLICY_KEYS)),
+                    did_you_mean(name, POLICY_KEYS, what="key")
+                    or "a policy holds: " + ", ".join(sorted(POLICY_KEYS)),
                 )
         kind = data.pop("kind", "Policy")
         if kind != "Policy":
@@ -255,7 +255,7 @@ def load_spec(
                 file=shown,
             )
         ) from None
-    for problem_path, message, hint in semantic_problems(spec, settings.allowed_estimators):
+    for problem_path, message, hint in _spec_problems(spec, settings):
         pos = position_of(problem_path, positions, Position(shown, 1, 1))
         state.add(pos, problem_path, message, hint)
     if state.issues:
@@ -268,3 +268,20 @@ def load_spec(
         content_hash=content_hash(spec),
         sources=tuple(state.sources),
     )
+
+
+def _spec_problems(spec: TrainingPipeline, settings: Settings) -> list[Problem]:
+    """The cross-section rules, then the checks against the entity file and the Feast repo.
+
+    Both run here, not in the CLI, so ``validate`` and ``run`` refuse the same specs; the
+    data-aware ones are skipped when the data is not there yet.
+    """
+    allowed = settings.allowed_estimators
+    estimator = lookup_estimator(spec.model.estimator, allowed)
+    problems: list[Problem] = []
+    if isinstance(estimator, str):
+        problems.append((("model", "estimator"), estimator, "check MLOPS_SPEC_EXTRA_ESTIMATORS"))
+        estimator = None
+    problems += semantic_problems(spec, allowed, estimator)
+    problems += project_problems(spec, settings.root)
+    return problems

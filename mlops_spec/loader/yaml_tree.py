@@ -16,7 +16,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from mlops_spec.secrets import looks_secret
+from mlops_spec.secrets import has_url_password, is_connection_setting, looks_secret
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 40
@@ -219,28 +219,31 @@ class _Builder:
                 self._problem(node, path, f"cannot read value: {exc}")
                 return None
         missing: list[str] = []
-        credentials: list[str] = []
+        refused: list[tuple[str, str]] = []
 
         def substitute(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
-            if looks_secret(name):
-                credentials.append(name)
+            reason = _refusal(name)
+            if reason is not None:
+                refused.append((name, reason))
                 return ""
-            if name in self.env:
-                return self.env[name]
-            if default is not None:
-                return default
-            missing.append(name)
-            return ""
+            value = self.env.get(name, default)
+            if value is None:
+                missing.append(name)
+                return ""
+            if has_url_password(value):
+                refused.append((name, "holds a URL with a password"))
+                return ""
+            return value
 
         text = _ENV_REF.sub(substitute, node.value)
-        for name in credentials:
+        for name, reason in refused:
             self._problem(
                 node,
                 path,
-                f"'${{{name}}}' looks like a credential, and a spec is committed configuration",
+                f"'${{{name}}}' {reason}, and a spec is committed configuration",
                 "keep secrets out of specs: pass connection secrets as MLOPS_SPEC_* settings "
                 "or prefect-secret:<block> references",
             )
@@ -259,3 +262,12 @@ class _Builder:
             if typed is None or isinstance(typed, bool | int | float):
                 return typed
         return text
+
+
+def _refusal(name: str) -> str | None:
+    """Why ``${name}`` may not appear in a spec at all, whatever its value."""
+    if looks_secret(name):
+        return "looks like a credential"
+    if is_connection_setting(name):
+        return "is a connection setting of mlops-spec (the runtime reads it itself)"
+    return None

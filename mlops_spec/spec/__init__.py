@@ -4,7 +4,8 @@ from mlops_spec.spec.constraints import Constraints, DataConstraint, Fairness, F
 from mlops_spec.spec.governance import ChampionGate, Governance, Promotion, ThresholdGate
 from mlops_spec.spec.metrics import TASK_METRICS, Task, higher_is_better
 from mlops_spec.spec.operations import Drift, Monitoring, Schedule
-from mlops_spec.spec.pipeline import API_VERSION, TrainingPipeline, semantic_problems
+from mlops_spec.spec.pipeline import API_VERSION, TrainingPipeline
+from mlops_spec.spec.rules import semantic_problems
 from mlops_spec.spec.sections import DataSource, FeatureSource, Metadata, ModelSection, Split
 from mlops_spec.spec.tuning import CategoricalParam, FloatParam, IntParam, Tuning
 

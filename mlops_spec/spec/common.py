@@ -6,6 +6,7 @@ Only pydantic and the standard library are imported here (plus the tiny ``cronsi
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -16,12 +17,22 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_DURATION_DAYS = 366
+"""No timeout or wait in a pipeline needs more than a year; beyond some size a duration
+overflows what the runtime adds it to (``datetime + timedelta``), so the bound is explicit."""
+CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 
 
 class SpecModel(BaseModel):
-    """Base of every spec model: unknown keys are errors, values never change after loading."""
+    """Base of every spec model: unknown keys are errors, values never change after loading.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    Numbers must be finite: a gate bound of ``.nan`` compares false with everything and one of
+    ``.inf`` always passes, so neither can mean what its author intended.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 def parse_duration(value: Any) -> float:
@@ -29,7 +40,10 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 10m, 90s or 1h30m")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too big for a float
+            seconds = math.inf
     elif isinstance(value, str):
         text = value.strip().replace(" ", "")
         matches = list(_DURATION_PART.finditer(text))
@@ -38,8 +52,12 @@ def parse_duration(value: Any) -> float:
         seconds = sum(float(m.group(1)) * _UNIT_SECONDS[m.group(2)] for m in matches)
     else:
         raise ValueError("expected a duration like 10m, 90s or 1h30m")
+    if not math.isfinite(seconds):
+        raise ValueError("a duration must be a finite number of seconds")
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    if seconds > MAX_DURATION_DAYS * 86400:
+        raise ValueError(f"a duration must be at most {MAX_DURATION_DAYS}d")
     return seconds
 
 
@@ -48,11 +66,22 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 def check_cron(value: Any) -> str:
-    """Validate a five-field cron expression with the same parser family Prefect relies on."""
+    """Validate a five-field cron expression with the same parser family Prefect relies on.
+
+    The parser also takes a sixth field (seconds), which Prefect's cron schedules do not
+    have, so the field count is checked first.
+    """
     from cronsim import CronSim, CronSimError
 
     if not isinstance(value, str):
         raise ValueError("a cron expression is a string like '0 3 * * 1'")
+    fields = value.split()
+    if len(fields) != len(CRON_FIELDS):
+        extra = "; seconds are not part of cron" if len(fields) == len(CRON_FIELDS) + 1 else ""
+        raise ValueError(
+            f"'{value}' is not a valid cron expression: it has {len(fields)} fields; cron has "
+            f"{len(CRON_FIELDS)} ({' '.join(CRON_FIELDS)}){extra}"
+        )
     try:
         CronSim(value, datetime(2026, 1, 1))
     except CronSimError as exc:
@@ -105,5 +134,8 @@ ProjectPath = Annotated[str, BeforeValidator(check_project_path)]
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 """Lower-case slug used in run names, registered model names and deployment names."""
+
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+"""A random seed as NumPy, scikit-learn and Optuna take it: 0 to 2**32 - 1."""
 
 Column = Annotated[str, Field(min_length=1, max_length=200)]

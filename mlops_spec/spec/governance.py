@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from mlops_spec.spec.common import Duration, ProjectPath, SpecModel
 
@@ -43,10 +43,26 @@ Gate = Annotated[
 ]
 
 
+CANDIDATE_ALIAS = "challenger"
+"""The alias every newly registered version gets, whatever its gates say."""
+
+
 class Promotion(SpecModel):
     alias: str = Field(default="champion", pattern=r"^[a-z][a-z0-9_-]*$")
     approval: Literal["required", "none"] = "none"
     approval_timeout: Duration = 86400.0
+
+    @field_validator("alias")
+    @classmethod
+    def _not_the_candidate_alias(cls, alias: str) -> str:
+        """Every new version is made ``challenger``, gates passed or not; promoting to that
+        alias would let a version that failed its gates serve as if promoted."""
+        if alias == CANDIDATE_ALIAS:
+            raise ValueError(
+                f"'{CANDIDATE_ALIAS}' is the alias every new version gets, gates passed or "
+                "not, so it cannot be the promotion alias; use another, such as champion"
+            )
+        return alias
 
 
 class Governance(SpecModel):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from mlops_spec.spec.common import Cron, SpecModel, Timezone
+from mlops_spec.spec.common import Cron, ProjectPath, SpecModel, Timezone
 
 
 class Schedule(SpecModel):
@@ -24,7 +24,7 @@ class DriftMethod(StrEnum):
 class Drift(SpecModel):
     method: DriftMethod = DriftMethod.psi
     threshold: float = Field(default=0.2, gt=0)
-    features: dict[str, float] = Field(
+    features: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="Per-feature thresholds overriding `threshold`."
     )
 
@@ -32,6 +32,9 @@ class Drift(SpecModel):
 class Monitoring(SpecModel):
     schedule: Cron | None = None
     timezone: Timezone = "UTC"
-    batch: str | None = Field(default=None, description="Path or glob of the newest batch.")
+    batch: ProjectPath | None = Field(
+        default=None,
+        description="Path or glob of the newest batch, inside the project like every path.",
+    )
     drift: Drift = Drift()
     on_drift: Literal["retrain", "alert"] = "alert"

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from mlops_spec.spec.common import Column, Name, ProjectPath, SpecModel
+from mlops_spec.spec.common import Column, Name, ProjectPath, Seed, SpecModel
 from mlops_spec.spec.metrics import Task
 
 
@@ -84,7 +84,7 @@ class Split(SpecModel):
         lt=1,
         description="Share of the training rows held out to score tuning trials.",
     )
-    seed: int = 42
+    seed: Seed = 42
 
 
 class ModelSection(SpecModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from mlops_spec.spec.common import Duration, SpecModel
+from mlops_spec.spec.common import Duration, Seed, SpecModel
 
 
 class FloatParam(SpecModel):
@@ -23,6 +23,8 @@ class FloatParam(SpecModel):
             raise ValueError(f"the lower bound {low} must be below the upper bound {high}")
         if self.log and low <= 0:
             raise ValueError("a log-scale range must be positive")
+        if self.log and self.step is not None:
+            raise ValueError("a float range cannot have both log and step (Optuna refuses it)")
         return self
 
 
@@ -39,6 +41,8 @@ class IntParam(SpecModel):
             raise ValueError(f"the lower bound {low} must be below the upper bound {high}")
         if self.log and low <= 0:
             raise ValueError("a log-scale range must be positive")
+        if self.log and self.step != 1:
+            raise ValueError("a log-scale int range needs step 1 (Optuna refuses others)")
         return self
 
 
@@ -95,7 +99,7 @@ class Tuning(SpecModel):
     sampler: Sampler = Sampler.tpe
     pruner: Pruner = Pruner.median
     parallelism: int = Field(default=2, ge=1, le=256)
-    seed: int | None = None
+    seed: Seed | None = None
     max_failed_fraction: float = Field(
         default=0.5,
         ge=0,

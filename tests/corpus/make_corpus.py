@@ -1,12 +1,37 @@
 """Writes the bad-input corpus from base.yaml: each case is one small, deliberate edit.
 
 Run from this folder (`python make_corpus.py`) after changing a case; the files are committed
-so a reviewer sees exactly what each case feeds the loader.
+so a reviewer sees exactly what each case feeds the loader. It also writes the entity file
+base.yaml names (data/rows.parquet), so the data-aware checks have data to check against,
+beside the Feast definitions in feature_repo/ (base.yaml is valid against both).
 """
 
 from pathlib import Path
 
 BASE = Path(__file__).with_name("base.yaml").read_text()
+ROWS = 12
+
+
+def write_rows(path: Path) -> None:
+    """The entity rows: key, event time, a 0/1 label, two sensitive columns and an age."""
+    from datetime import UTC, datetime, timedelta
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    table = pa.table(
+        {
+            "id": list(range(1, ROWS + 1)),
+            "ts": [start + timedelta(days=i) for i in range(ROWS)],
+            "y": [i % 2 for i in range(ROWS)],
+            "sex": ["f", "m"] * (ROWS // 2),
+            "race": ["a", "b", "c"] * (ROWS // 3),
+            "age": [20 + 3 * i for i in range(ROWS)],
+        }
+    )
+    path.parent.mkdir(exist_ok=True)
+    pq.write_table(table, path)
 
 
 def edit(old: str, new: str) -> str:
@@ -100,6 +125,7 @@ CASES: dict[str, str] = {
         "  task: regression\n  estimator: sklearn.linear_model.Ridge",
     )
     .replace("metric: roc_auc\n", "metric: rmse\n")
+    .replace("    learning_rate: {float:", "    alpha: {float:")
     .replace("{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}")
     .replace(
         "governance:\n",
@@ -148,9 +174,125 @@ CASES: dict[str, str] = {
     ),
     "label_is_entity_key": edit("  label: y", "  label: id"),
     "approval_unknown_value": edit("  gates:\n", "  promotion: {approval: maybe}\n  gates:\n"),
+    # --- data-aware: the spec against data/rows.parquet and feature_repo/ --------------------
+    "service_not_in_repo": edit("  service: svc_v1", "  service: svc_1"),
+    "feature_view_not_in_repo": edit("  service: svc_v1", "  refs: [applicnt:income]"),
+    "feature_not_in_view": edit("  service: svc_v1", "  refs: [applicant:incme]"),
+    "view_key_not_in_entity_file": edit("  service: svc_v1", "  refs: [account:balance]"),
+    "constraint_column_typo": edit(
+        "governance:\n", "constraints:\n  data:\n    - {column: incme, min: 0}\ngovernance:\n"
+    ),
+    "drift_feature_typo": BASE + "monitoring:\n  drift: {features: {incme: 0.3}}\n",
+    "data_column_not_in_file": edit("  label: y\n", "  label: y\n  columns: [id, ts, y, gender]\n"),
+    "sensitive_not_in_entity_file": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [gender]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
+    "label_not_in_entity_file": edit("  label: y", "  label: target"),
+    "binary_label_three_values": edit("  label: y", "  label: race"),
+    "regression_text_label": edit(
+        "  task: binary_classification\n  estimator: sklearn.ensemble."
+        "HistGradientBoostingClassifier",
+        "  task: regression\n  estimator: sklearn.ensemble.HistGradientBoostingRegressor",
+    )
+    .replace("  label: y", "  label: sex")
+    .replace("metric: roc_auc\n", "metric: rmse\n")
+    .replace("{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}"),
+    "positive_label_not_a_value": edit(
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n  positive_label: yes_50k",
+    ),
+    # --- estimators: parameters and task (the committed table, no scikit-learn import) ------
+    "param_typo": edit(
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n  params: {max_iterr: 100}",
+    ),
+    "search_space_param_of_other_estimator": edit(
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+        "  estimator: sklearn.linear_model.LogisticRegression",
+    ),
+    "param_fixed_and_searched": edit(
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  params: {learning_rate: 0.1}",
+    ),
+    "regressor_for_classification": edit(
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+        "  estimator: sklearn.ensemble.HistGradientBoostingRegressor",
+    ),
+    "stratified_split_for_regression": edit(
+        "  task: binary_classification\n  estimator: sklearn.ensemble."
+        "HistGradientBoostingClassifier",
+        "  task: regression\n  estimator: sklearn.ensemble.HistGradientBoostingRegressor",
+    )
+    .replace("model:\n", "split: {method: stratified}\nmodel:\n")
+    .replace("metric: roc_auc\n", "metric: rmse\n")
+    .replace("{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}"),
+    # --- duplicates and identities ----------------------------------------------------------
+    "sensitive_duplicate": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex, race, sex]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
+    "sensitive_is_entity_key": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [id]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
+    "entity_key_duplicate": edit("  entity_key: id", "  entity_key: [id, id]"),
+    "timestamp_is_entity_key": edit("  timestamp: ts", "  timestamp: id"),
+    "feature_ref_duplicate": edit(
+        "  service: svc_v1", "  refs: [applicant:income, applicant:tenure, applicant:income]"
+    ),
+    # --- paths, numbers and durations -------------------------------------------------------
+    "batch_absolute_path": BASE + "monitoring:\n  batch: /var/data/batches/*.parquet\n",
+    "batch_outside_root": BASE + "monitoring:\n  batch: ../../batches/*.parquet\n",
+    "gate_bound_nan": edit("{metric: roc_auc, min: 0.7}", "{metric: roc_auc, min: .nan}"),
+    "in_range_infinite": edit(
+        "governance:\n",
+        "constraints:\n  data:\n    - {column: age, in_range: [0, .inf]}\ngovernance:\n",
+    ),
+    "champion_gate_infinite": edit(
+        "{metric: roc_auc, min: 0.7}",
+        "{metric: roc_auc, min: 0.7}\n    - {compare_to: champion, metric: roc_auc, "
+        "max_regression: .inf}",
+    ),
+    "drift_threshold_negative": BASE + "monitoring:\n  drift: {features: {income: -0.1}}\n",
+    "search_space_bound_nan": edit(
+        "{float: [0.01, 0.3], log: true}", "{float: [.nan, 0.3], log: true}"
+    ),
+    "search_space_log_with_step": edit(
+        "{float: [0.01, 0.3], log: true}", "{float: [0.01, 0.3], log: true, step: 0.01}"
+    ),
+    "timeout_overflow": edit("  n_trials: 5", "  n_trials: 5\n  timeout: 99999999999999d"),
+    "timeout_infinite": edit("  n_trials: 5", "  n_trials: 5\n  timeout: .inf"),
+    "seed_out_of_range": edit("model:\n", "split: {seed: -1}\nmodel:\n"),
+    # --- aliases and schedules --------------------------------------------------------------
+    "promotion_alias_challenger": edit(
+        "  gates:\n", "  promotion: {alias: challenger}\n  gates:\n"
+    ),
+    "policy_alias_challenger": edit(
+        "governance:\n", "governance:\n  policy: policies/challenger_alias.yaml\n"
+    ),
+    "serving_candidate_is_promotion_alias": BASE + "serving: {candidate_alias: champion}\n",
+    "cron_six_fields": edit('cron: "0 3 * * 1"', 'cron: "0 0 3 * * 1"'),
+    # --- interpolation ----------------------------------------------------------------------
+    "env_url_with_password": edit(
+        "  description: a case of the bad-input corpus",
+        "  description: ${CORPUS_UNSET_VARIABLE:-postgresql://ml:s3cr3t@db:5432/features}",
+    ),
+    "env_connection_setting": edit(
+        "  description: a case of the bad-input corpus",
+        "  description: ${MLOPS_SPEC_MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}",
+    ),
+    # --- keys that only look right ----------------------------------------------------------
+    "key_cyrillic_letter": edit("model:\n", "m\u043edel:\n"),
+    "key_zero_width_space": edit("  n_trials: 5", "  n_\u200btrials: 5"),
 }
 
 if __name__ == "__main__":
+    write_rows(Path(__file__).with_name("data") / "rows.parquet")
     out = Path(__file__).with_name("cases")
     out.mkdir(exist_ok=True)
     for old in out.glob("*.yaml"):

@@ -29,6 +29,13 @@ def in_corpus(monkeypatch: pytest.MonkeyPatch) -> Settings:
     return Settings(project_root=CORPUS)
 
 
+def test_base_is_valid_against_the_corpus_data(in_corpus: Settings) -> None:
+    """The data-aware cases differ from a valid spec by their one edit only."""
+    assert (CORPUS / "data" / "rows.parquet").is_file()
+    assert (CORPUS / "feature_repo" / "feature_store.yaml").is_file()
+    load_spec(CORPUS / "base.yaml", in_corpus)
+
+
 def test_corpus_is_complete() -> None:
     cases = {p.stem for p in (CORPUS / "cases").glob("*.yaml")}
     assert cases == set(EXPECTED)

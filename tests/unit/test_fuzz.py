@@ -33,6 +33,7 @@ folder, so the checkout stays clean; hypothesis prints the minimal input and a r
 #  6. a control character such as "\x07" -> a two-line message, always located at 1:1.
 #  7. a key written as "\n" -> printed raw, breaking the CLI's one-line-per-issue output.
 #  8. a key with a tag its text does not fit (`!!int x: 1`) -> ValueError constructing the key.
+#  9. tuning.timeout: a 400-digit integer -> OverflowError converting it to seconds (float).
 
 from __future__ import annotations
 
@@ -252,6 +253,7 @@ FOUND = {
     "control-character": Case("\x07", ["a control character"]),
     "newline-in-key": edited("penguins", ("\n",), None),
     "tagged-key": Case("apiVersion: mlops-spec/v1\n!!int x: 1\n", ["a key tagged !!int"]),
+    "duration-int-too-big": edited("penguins", ("tuning", "timeout"), 10**400),
 }
 
 

@@ -108,7 +108,7 @@ def test_outside_root_allowed_by_settings(tmp_path: Path) -> None:
 def test_extra_estimators_from_settings(tmp_path: Path) -> None:
     text = CORPUS_BASE.replace(
         "sklearn.ensemble.HistGradientBoostingClassifier", "sklearn.tree.DecisionTreeClassifier"
-    )
+    ).replace("learning_rate:", "ccp_alpha:")
     spec, _ = _project(tmp_path, text)
     with pytest.raises(SpecError):
         load_spec(spec, Settings(project_root=tmp_path))
@@ -116,3 +116,103 @@ def test_extra_estimators_from_settings(tmp_path: Path) -> None:
         project_root=tmp_path, extra_estimators=["sklearn.tree.DecisionTreeClassifier"]
     )
     assert load_spec(spec, settings).spec.model.estimator.endswith("DecisionTreeClassifier")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgresql://ml:s3cr3t@db:5432/features",
+        "see redis://:hunter22@cache:6379/0 for details",
+        "https://user:pa%40ss@example.com/path",
+    ],
+)
+def test_url_with_password_refused_whatever_the_name(tmp_path: Path, value: str) -> None:
+    text = CORPUS_BASE.replace("a case of the bad-input corpus", "${FEATURE_NOTES}")
+    spec, settings = _project(tmp_path, text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec, settings, env={"FEATURE_NOTES": value})
+    [issue] = caught.value.issues
+    assert issue.message.startswith("'${FEATURE_NOTES}' holds a URL with a password")
+    assert "s3cr3t" not in issue.render() and "hunter22" not in issue.render()
+
+
+def test_url_without_password_is_fine(tmp_path: Path) -> None:
+    text = CORPUS_BASE.replace("a case of the bad-input corpus", "'${DOCS_URL}'")
+    spec, settings = _project(tmp_path, text)
+    loaded = load_spec(spec, settings, env={"DOCS_URL": "https://user@example.com/docs"})
+    assert loaded.spec.metadata.description == "https://user@example.com/docs"
+
+
+@pytest.mark.parametrize(
+    "name", ["MLOPS_SPEC_MLFLOW_TRACKING_URI", "mlops_spec_optuna_storage", "PREFECT_API_URL"]
+)
+def test_connection_settings_are_not_spec_values(tmp_path: Path, name: str) -> None:
+    text = CORPUS_BASE.replace("a case of the bad-input corpus", f"${{{name}:-x}}")
+    spec, settings = _project(tmp_path, text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec, settings, env={name: "sqlite:///mlflow.db"})
+    assert "is a connection setting of mlops-spec" in caught.value.issues[0].message
+
+
+def test_connection_settings_name_settings_fields() -> None:
+    from mlops_spec.secrets import CONNECTION_SETTINGS
+
+    ours = {n.removeprefix("MLOPS_SPEC_").lower() for n in CONNECTION_SETTINGS if "MLOPS" in n}
+    assert ours <= set(Settings.model_fields)
+    assert {"mlflow_tracking_uri", "optuna_storage", "prefect_api_url"} <= ours
+
+
+def test_lookalike_key_is_named_and_not_reported_missing(tmp_path: Path) -> None:
+    spec, settings = _project(tmp_path, CORPUS_BASE.replace("model:\n", "m\u043edel:\n"))
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec, settings)
+    [issue] = caught.value.issues
+    assert issue.message == "unknown key 'm\u043edel'"
+    assert issue.hint == (
+        "key 'm\u043edel' contains U+043E CYRILLIC SMALL LETTER O; did you mean 'model'?"
+    )
+
+
+def test_policy_cannot_promote_to_challenger(tmp_path: Path) -> None:
+    policy = "kind: Policy\ngovernance:\n  promotion: {alias: challenger}\n"
+    text = CORPUS_BASE.replace("governance:\n", "governance:\n  policy: policies/p.yaml\n")
+    spec, settings = _project(tmp_path, text, **{"policies/p.yaml": policy})
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec, settings)
+    [issue] = caught.value.issues
+    assert (issue.file, issue.line, issue.key_path) == (
+        "policies/p.yaml",
+        3,
+        "governance.promotion.alias",
+    )
+
+
+def test_hostile_values_are_located(tmp_path: Path) -> None:
+    """One spec, many hostile values: each its own located issue."""
+    text = (
+        CORPUS_BASE.replace("{metric: roc_auc, min: 0.7}", "{metric: roc_auc, min: .nan}")
+        .replace("  n_trials: 5", "  n_trials: 5\n  timeout: 99999999999999d\n  seed: -3")
+        .replace('cron: "0 3 * * 1"', 'cron: "0 0 3 * * 1"')
+        .replace("  entity_key: id", "  entity_key: [id, id]")
+    )
+    text += "monitoring:\n  batch: /srv/batches/*.parquet\nserving: {candidate_alias: champion}\n"
+    spec, settings = _project(tmp_path, text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec, settings)
+    keys = {issue.key_path for issue in caught.value.issues}
+    assert {
+        "governance.gates.0.min",
+        "tuning.timeout",
+        "tuning.seed",
+        "schedule.cron",
+        "monitoring.batch",
+    } <= keys
+    fixed = text.replace("min: .nan", "min: 0.7").replace("  timeout: 99999999999999d\n", "")
+    fixed = fixed.replace("  seed: -3", "").replace('"0 0 3 * * 1"', '"0 3 * * 1"')
+    spec.write_text(fixed.replace("  batch: /srv/batches/*.parquet\n", "  batch: b/*.parquet\n"))
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec, settings)
+    assert [i.key_path for i in caught.value.issues] == [
+        "data.entity_key.1",
+        "serving.candidate_alias",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from mlops_spec.schema import SCHEMA_PATH, schema_text
 from mlops_spec.spec import TASK_METRICS, Task, higher_is_better
 from mlops_spec.spec.common import check_cron, parse_duration
+from mlops_spec.spec.names import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,16 +23,76 @@ def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["10 minutes", "m10", "", "-5m", "0s", True, "1x"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10 minutes",
+        "m10",
+        "",
+        "-5m",
+        "0s",
+        True,
+        "1x",
+        float("inf"),
+        float("nan"),
+        10**400,
+        "9" * 400 + "d",
+        "367d",
+    ],
+)
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_longest_duration() -> None:
+    assert parse_duration("366d") == 366 * 86400
 
 
 def test_cron() -> None:
     assert check_cron("*/5 * * * 1-5") == "*/5 * * * 1-5"
     with pytest.raises(ValueError):
         check_cron("0 25 * * *")
+    with pytest.raises(ValueError, match=r"it has 6 fields; .* seconds are not part of cron"):
+        check_cron("0 0 3 * * 1")  # cronsim itself accepts a seconds field
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        (
+            "m\u043edel",
+            "key 'm\u043edel' contains U+043E CYRILLIC SMALL LETTER O; did you mean 'model'?",
+        ),
+        (
+            "mod\u200bel",
+            "key 'mod\u200bel' contains U+200B ZERO WIDTH SPACE; did you mean 'model'?",
+        ),
+        (
+            "\uff4dodel",
+            "key '\uff4dodel' contains U+FF4D FULLWIDTH LATIN SMALL LETTER M;"
+            " did you mean 'model'?",
+        ),
+        ("modle", "did you mean 'model'?"),
+        ("caf\u00e9", None),  # a real accented letter is not a look-alike
+    ],
+)
+def test_did_you_mean_names_odd_characters(name: str, hint: str | None) -> None:
+    assert did_you_mean(name, ["model", "metadata", "tuning"]) == hint
+
+
+def test_numbers_in_specs_are_finite() -> None:
+    from pydantic import ValidationError
+
+    from mlops_spec.spec import ChampionGate, DataConstraint, ThresholdGate
+
+    for bad in (
+        lambda: ThresholdGate(metric="roc_auc", min=float("nan")),
+        lambda: ChampionGate(compare_to="champion", metric="roc_auc", max_regression=math.inf),
+        lambda: DataConstraint(column="age", in_range=(0, math.inf)),
+    ):
+        with pytest.raises(ValidationError, match="finite number"):
+            bad()
 
 
 def test_every_task_has_metrics_with_direction() -> None:

@@ -1,0 +1,301 @@
+"""Rules that span sections of a TrainingPipeline, as located problems.
+
+Kept out of pydantic validators because a model validator can only report at the document
+root, and a user needs the line of the offending key. Each rule returns
+``(key path, message, hint)`` triples; the loader turns the key path into a file position.
+Everything here is decided from the spec alone (plus the committed estimator table): checks
+that need the entity file or the Feast repo live in ``mlops_spec.loader.project_checks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from mlops_spec.settings import DEFAULT_ALLOWED_ESTIMATORS
+from mlops_spec.spec.estimator_params import EstimatorInfo, known_estimator
+from mlops_spec.spec.governance import CANDIDATE_ALIAS
+from mlops_spec.spec.metrics import TASK_METRICS, Task, higher_is_better
+from mlops_spec.spec.names import did_you_mean
+from mlops_spec.spec.pipeline import TrainingPipeline
+from mlops_spec.spec.sections import Metadata, SplitMethod
+from mlops_spec.spec.tuning import Direction
+
+Location = tuple[str | int, ...]
+Problem = tuple[Location, str, str | None]
+
+
+def semantic_problems(
+    spec: TrainingPipeline,
+    allowed_estimators: frozenset[str] | None = None,
+    estimator: EstimatorInfo | None = None,
+) -> list[Problem]:
+    """Every cross-section rule the spec breaks.
+
+    ``estimator`` describes ``spec.model.estimator`` when the caller looked it up (the loader
+    does, also for estimators outside the committed table); otherwise the committed table is
+    used, and an estimator it does not list gets no parameter checks.
+    """
+    allowed = allowed_estimators or frozenset(DEFAULT_ALLOWED_ESTIMATORS)
+    info = estimator or known_estimator(spec.model.estimator)
+    return [
+        *_estimator_problems(spec, allowed, info),
+        *_data_problems(spec),
+        *_feature_problems(spec),
+        *_split_problems(spec),
+        *_tuning_problems(spec),
+        *_governance_problems(spec),
+        *_fairness_problems(spec),
+        *_operations_problems(spec),
+    ]
+
+
+def duplicates(values: Sequence[str]) -> list[int]:
+    """Indexes of values that repeat an earlier one."""
+    seen: set[str] = set()
+    repeated: list[int] = []
+    for index, value in enumerate(values):
+        if value in seen:
+            repeated.append(index)
+        seen.add(value)
+    return repeated
+
+
+def _hint(value: str, choices: Iterable[str], *, what: str, fallback: str | None) -> str | None:
+    return did_you_mean(value, choices, what=what) or fallback
+
+
+def _estimator_problems(
+    spec: TrainingPipeline, allowed: frozenset[str], info: EstimatorInfo | None
+) -> list[Problem]:
+    """Allow-list, task fit and parameter names: what the run's first model step refuses."""
+    model = spec.model
+    if model.estimator not in allowed:
+        fallback = (
+            "allowed: " + ", ".join(sorted(allowed)) + "; extend with MLOPS_SPEC_EXTRA_ESTIMATORS"
+        )
+        hint = did_you_mean(model.estimator, allowed, what="estimator", cutoff=0.7)
+        message = f"'{model.estimator}' is not in the estimator allow-list"
+        return [(("model", "estimator"), message, hint or fallback)]
+    if info is None:
+        return []
+    problems: list[Problem] = []
+    wanted = "regressor" if model.task is Task.regression else "classifier"
+    if info.kind != "other" and info.kind != wanted:
+        problems.append(
+            (
+                ("model", "estimator"),
+                f"{model.estimator} is a {info.kind}, but the task is {model.task.value}",
+                f"pick a {wanted} or change model.task",
+            )
+        )
+    valid = sorted(info.params)
+    short = model.estimator.rpartition(".")[2]
+    named: list[tuple[Location, str]] = [(("model", "params", n), n) for n in model.params]
+    if spec.tuning is not None:
+        named += [(("tuning", "search_space", n), n) for n in spec.tuning.search_space]
+    for where, name in named:
+        if name not in info.params:
+            problems.append(
+                (
+                    where,
+                    f"'{name}' is not a parameter of {short}",
+                    _hint(name, valid, what="parameter", fallback="valid: " + ", ".join(valid)),
+                )
+            )
+    if spec.tuning is not None:
+        for name in spec.tuning.search_space:
+            if name in model.params:
+                problems.append(
+                    (
+                        ("tuning", "search_space", name),
+                        f"'{name}' is both fixed in model.params and searched here",
+                        "keep one: remove it from model.params or from the search space",
+                    )
+                )
+    return problems
+
+
+def _data_problems(spec: TrainingPipeline) -> list[Problem]:
+    """Entity keys: each named once, and none of them the event time."""
+    data = spec.data
+    keys = data.entity_keys
+    listed = isinstance(data.entity_key, list)
+    problems: list[Problem] = [
+        (
+            ("data", "entity_key", index),
+            f"entity key '{keys[index]}' is listed twice",
+            "name each key column once",
+        )
+        for index in (duplicates(keys) if listed else [])
+    ]
+    if data.timestamp in keys:
+        problems.append(
+            (
+                ("data", "timestamp"),
+                f"the timestamp '{data.timestamp}' is also an entity key",
+                "the event time and the key are different columns of the entity rows",
+            )
+        )
+    return problems
+
+
+def _feature_problems(spec: TrainingPipeline) -> list[Problem]:
+    refs = spec.features.refs or []
+    problems: list[Problem] = []
+    for index, name in enumerate(spec.features.feature_names):
+        if name == spec.data.label:
+            problems.append(
+                (
+                    ("features", "refs", index),
+                    f"the label '{spec.data.label}' is listed as a feature",
+                    "remove it from features.refs: a model must not see its own label",
+                )
+            )
+    for index in duplicates(refs):
+        problems.append(
+            (
+                ("features", "refs", index),
+                f"feature ref '{refs[index]}' is listed twice",
+                "name each feature once",
+            )
+        )
+    return problems
+
+
+def _split_problems(spec: TrainingPipeline) -> list[Problem]:
+    if spec.split.method is SplitMethod.stratified and spec.model.task is Task.regression:
+        return [
+            (
+                ("split", "method"),
+                "a stratified split keeps class shares, and a regression has no classes",
+                "use method: random or time",
+            )
+        ]
+    return []
+
+
+def _tuning_problems(spec: TrainingPipeline) -> list[Problem]:
+    tuning = spec.tuning
+    if tuning is None:
+        return []
+    metrics = TASK_METRICS[spec.model.task]
+    if tuning.metric not in metrics:
+        return [
+            (
+                ("tuning", "metric"),
+                f"'{tuning.metric}' is not a metric of task {spec.model.task.value}",
+                _metric_hint(tuning.metric, metrics),
+            )
+        ]
+    if tuning.direction is not None and (
+        (tuning.direction is Direction.maximize) != higher_is_better(tuning.metric)
+    ):
+        return [
+            (
+                ("tuning", "direction"),
+                f"{tuning.direction.value} is the wrong way for {tuning.metric}",
+                "omit `direction` to use the metric's natural direction",
+            )
+        ]
+    return []
+
+
+def _governance_problems(spec: TrainingPipeline) -> list[Problem]:
+    metrics = TASK_METRICS[spec.model.task]
+    problems: list[Problem] = [
+        (
+            ("governance", "gates", index, "metric"),
+            f"'{gate.metric}' is not a metric of task {spec.model.task.value}",
+            _metric_hint(gate.metric, metrics),
+        )
+        for index, gate in enumerate(spec.governance.gates)
+        if gate.metric not in metrics
+    ]
+    for index, key in enumerate(spec.governance.required_metadata):
+        value = (
+            getattr(spec.metadata, key)
+            if key in Metadata.model_fields
+            else (spec.metadata.tags.get(key))
+        )
+        if not value:
+            problems.append(
+                (
+                    ("governance", "required_metadata", index),
+                    f"governance requires metadata '{key}', which is not set",
+                    f"set metadata.{key} or metadata.tags.{key}",
+                )
+            )
+    return problems
+
+
+def _fairness_problems(spec: TrainingPipeline) -> list[Problem]:
+    """Sensitive columns: real, distinct groups of the entity rows, never the label or key."""
+    fairness = spec.constraints.fairness
+    if fairness is None:
+        return []
+    problems: list[Problem] = []
+    if spec.model.task is not Task.binary_classification:
+        problems.append(
+            (
+                ("constraints", "fairness"),
+                "fairness rules apply to binary classification only",
+                "remove constraints.fairness or change model.task",
+            )
+        )
+    repeated = set(duplicates(fairness.sensitive))
+    identifying = {*spec.data.entity_keys, spec.data.timestamp}
+    for index, column in enumerate(fairness.sensitive):
+        where: Location = ("constraints", "fairness", "sensitive", index)
+        if index in repeated:
+            problems.append((where, f"sensitive column '{column}' is listed twice", None))
+        elif column == spec.data.label:
+            problems.append((where, "the label cannot be a sensitive group", None))
+        elif column in identifying:
+            kind = "timestamp" if column == spec.data.timestamp else "entity key"
+            problems.append(
+                (
+                    where,
+                    f"'{column}' is the {kind}, not a group of people",
+                    "a sensitive column holds a few groups, such as sex or age band",
+                )
+            )
+        elif spec.data.columns is not None and column not in spec.data.columns:
+            problems.append(
+                (
+                    where,
+                    f"column '{column}' is not in data.columns",
+                    _metric_hint(column, tuple(spec.data.columns), what="column"),
+                )
+            )
+    return problems
+
+
+def _operations_problems(spec: TrainingPipeline) -> list[Problem]:
+    problems: list[Problem] = []
+    if (
+        spec.monitoring is not None
+        and spec.monitoring.on_drift == "retrain"
+        and (spec.monitoring.batch is None)
+    ):
+        problems.append(
+            (
+                ("monitoring", "batch"),
+                "on_drift: retrain needs a batch to compare",
+                "set monitoring.batch to a path or glob of new entity rows",
+            )
+        )
+    promoted = spec.governance.promotion.alias
+    if spec.serving is not None and spec.serving.candidate_alias == promoted:
+        problems.append(
+            (
+                ("serving", "candidate_alias"),
+                f"the candidate alias '{promoted}' is the promotion alias: the candidate would "
+                "be compared with itself",
+                f"use {CANDIDATE_ALIAS}, the alias each new version gets, or another alias",
+            )
+        )
+    return problems
+
+
+def _metric_hint(value: str, choices: tuple[str, ...], what: str = "name") -> str:
+    return did_you_mean(value, choices, what=what) or "use one of: " + ", ".join(choices)
