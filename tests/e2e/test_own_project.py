@@ -94,10 +94,8 @@ class Steps:
 def stop_project_server(state: Path) -> None:
     """Commands may start the project's own Prefect server in its state folder and leave it up
     for the next command; the test stops the one it caused (by its recorded pid)."""
-    try:
-        from mlops_spec.runtime.local_server import stop_server
-    except ImportError:  # a version without project-local servers: nothing can be running
-        return
+    from mlops_spec.runtime.local_server import stop_server
+
     if state.is_dir():
         stop_server(state)
 
