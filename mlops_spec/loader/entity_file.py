@@ -1,34 +1,23 @@
 """What validate needs from the entity file: its columns, row count and the label's values.
 
-Read by ``parquet_footer`` in pure Python (pyarrow would import numpy, which ``plan`` must not):
-the schema, row count and null counts come from the footer, the label's distinct values from
-its dictionary pages. Anything that reader cannot tell is None (unknown), and the checks that
-need it are skipped. Results are cached while the file is unchanged, so validating several
-specs over one file reads it once.
+Read with pyarrow: the schema and row count from the footer, the label's nulls, NaN and
+distinct values from the label column alone (``iter_batches``, never ``read_table``, which
+imports pandas). pyarrow is imported inside the functions, so only a load that checks the
+data pays for it (``plan`` loads with ``check_data=False`` and imports no numpy). Anything
+that cannot be read is None (unknown), and the checks that need it are skipped. Results are
+cached while the file is unchanged, so validating several specs over one file reads it once.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from struct import error as struct_error
 from typing import Any
 
-from mlops_spec.loader.parquet_footer import (
-    Column,
-    Footer,
-    NotParquet,
-    Unreadable,
-    column_chunks,
-    dictionary_values,
-    null_count,
-    read_footer,
-    used_values,
-)
-
 MAX_VALUES_SHOWN = 10
+MAX_VALUES_KEPT = 100_000  # more distinct values than this are no classification's: unknown
+MAGIC = b"PAR1"
 
 
 @dataclass(frozen=True)
@@ -53,50 +42,99 @@ class EntityTable:
     label: LabelSummary | None  # None when the label is not a plain column
 
 
+class _NotParquet(ValueError):
+    """The file is not parquet at all, as opposed to parquet that cannot be read."""
+
+
 def read_entity_table(path: Path, label: str) -> EntityTable | str | None:
     """The file's columns, rows and label summary; a sentence when the file is not parquet;
-    None when it is parquet this reader cannot make sense of (then nothing is checked)."""
+    None when it is parquet that cannot be read (then nothing is checked)."""
+    import pyarrow as pa
+
     try:
         stat = path.stat()
         return _read_cached(str(path), stat.st_mtime_ns, stat.st_size, label)
-    except NotParquet as exc:
+    except _NotParquet as exc:
         return f"the entity file is not parquet: {exc}"
-    except (Unreadable, OSError, ValueError, KeyError, IndexError, TypeError, struct_error):
+    except (pa.ArrowException, OSError, ValueError, KeyError, IndexError, TypeError):
         return None
+
+
+def _check_magic(path: str, size: int) -> None:
+    if size < 12:
+        raise _NotParquet("the file is too small to be parquet")
+    with Path(path).open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(size - 4)
+        tail = handle.read(4)
+    if head != MAGIC or tail != MAGIC:
+        raise _NotParquet("no parquet magic bytes (PAR1) at the start and end of the file")
 
 
 @lru_cache(maxsize=16)
 def _read_cached(path: str, mtime_ns: int, size: int, label: str) -> EntityTable:
-    with Path(path).open("rb") as handle:
-        footer = read_footer(handle)
-        columns = {column.name: column for column in footer.columns}
-        summary = None
-        column = columns.get(label)
-        if column is not None and column.leaf:
-            summary = _summarise(handle, footer, column)
-    return EntityTable(tuple(columns), footer.rows, summary)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _check_magic(path, size)
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
+    names = tuple(schema.names)
+    summary = None
+    if names.count(label) == 1:
+        field = schema.field(label)
+        if not pa.types.is_nested(field.type):
+            summary = _summarise(parquet, label, field.type)
+    return EntityTable(names, parquet.metadata.num_rows, summary)
 
 
-def _summarise(handle: Any, footer: Footer, column: Column) -> LabelSummary:
-    kind, numeric = column.described, column.numeric
+def _summarise(parquet: Any, label: str, kind: Any) -> LabelSummary:
+    """Nulls, NaN and distinct values of the label; values None when they cannot be read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type  # decoded below, so unused categories are not values
+    type_name, numeric = _described(kind)
+    floating = pa.types.is_floating(kind)
+    missing, has_nan, uniques = 0, False, []
     try:
-        chunks = column_chunks(footer, column.name)
-    except Unreadable:
-        return LabelSummary(kind, numeric, None, None)
-    missing = null_count(chunks)
-    try:
-        found = dictionary_values(handle, chunks)
-        if len(found) > 2:  # an unused category would make a binary label look multiclass
-            found = used_values(handle, chunks, column.optional)
-    except (Unreadable, ValueError, IndexError, KeyError, struct_error):
-        return LabelSummary(kind, numeric, missing, None)
-    has_nan = any(isinstance(v, float) and math.isnan(v) for v in found)
-    present = sorted((v for v in found if not (isinstance(v, float) and math.isnan(v))), key=_order)
-    return LabelSummary(kind, numeric, missing, tuple(present), has_nan)
+        for batch in parquet.iter_batches(columns=[label]):
+            column = batch.column(0)
+            if pa.types.is_dictionary(column.type):
+                column = column.dictionary_decode()
+            missing += column.null_count
+            if floating:
+                nan = pc.is_nan(column)
+                has_nan = has_nan or bool(pc.any(nan).as_py())
+                column = column.filter(pc.invert(nan))  # drops the nulls too
+            uniques.append(pc.unique(pc.drop_null(column)))
+        found = pc.unique(pa.chunked_array(uniques, type=kind))
+        if len(found) > MAX_VALUES_KEPT:
+            return LabelSummary(type_name, numeric, missing, None, has_nan)
+        values = tuple(found.sort().to_pylist())
+    except (pa.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError):
+        return LabelSummary(type_name, numeric, None, None)
+    return LabelSummary(type_name, numeric, missing, values, has_nan)
 
 
-def _order(value: Any) -> tuple[str, Any]:
-    return (type(value).__name__, value)
+def _described(kind: Any) -> tuple[str, bool]:
+    """What the values are, in words, and whether they are numbers as a model's label:
+    ints, floats, decimals and booleans, not dates or text."""
+    import pyarrow as pa
+
+    types = pa.types
+    if types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind):
+        return str(kind), True
+    if types.is_boolean(kind):
+        return "booleans", True
+    if types.is_temporal(kind):
+        return "dates or times", False
+    if types.is_string(kind) or types.is_large_string(kind) or types.is_string_view(kind):
+        return "text", False
+    if types.is_binary(kind) or types.is_large_binary(kind) or types.is_fixed_size_binary(kind):
+        return "text", False
+    return str(kind), False
 
 
 def shown_values(summary: LabelSummary) -> str:

@@ -213,9 +213,19 @@ class _Loading:
 
 
 def load_spec(
-    path: str | Path, settings: Settings | None = None, env: dict[str, str] | None = None
+    path: str | Path,
+    settings: Settings | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    check_data: bool = True,
 ) -> LoadedSpec:
-    """Load and validate one spec; raise SpecError listing every issue found."""
+    """Load and validate one spec; raise SpecError listing every issue found.
+
+    With ``check_data`` (the default, as ``validate`` and ``run`` load) the spec is also
+    checked against its entity file and Feast repo when they exist, which reads the entity
+    file with pyarrow (and so imports numpy); ``plan`` passes False, reads no data and stays
+    light.
+    """
     settings = settings or Settings()
     state = _Loading(settings, dict(os.environ) if env is None else env)
     spec_path = Path(path)
@@ -255,7 +265,7 @@ def load_spec(
                 file=shown,
             )
         ) from None
-    for problem_path, message, hint in _spec_problems(spec, settings):
+    for problem_path, message, hint in _spec_problems(spec, settings, check_data):
         pos = position_of(problem_path, positions, Position(shown, 1, 1))
         state.add(pos, problem_path, message, hint)
     if state.issues:
@@ -270,11 +280,11 @@ def load_spec(
     )
 
 
-def _spec_problems(spec: TrainingPipeline, settings: Settings) -> list[Problem]:
+def _spec_problems(spec: TrainingPipeline, settings: Settings, check_data: bool) -> list[Problem]:
     """The cross-section rules, then the checks against the entity file and the Feast repo.
 
     Both run here, not in the CLI, so ``validate`` and ``run`` refuse the same specs; the
-    data-aware ones are skipped when the data is not there yet.
+    data-aware ones are skipped when the data is not there yet, or without ``check_data``.
     """
     allowed = settings.allowed_estimators
     estimator = lookup_estimator(spec.model.estimator, allowed)
@@ -283,5 +293,6 @@ def _spec_problems(spec: TrainingPipeline, settings: Settings) -> list[Problem]:
         problems.append((("model", "estimator"), estimator, "check MLOPS_SPEC_EXTRA_ESTIMATORS"))
         estimator = None
     problems += semantic_problems(spec, allowed, estimator)
-    problems += project_problems(spec, settings.root)
+    if check_data:
+        problems += project_problems(spec, settings.root)
     return problems
