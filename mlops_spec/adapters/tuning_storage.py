@@ -23,6 +23,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
 from mlops_spec.errors import StepError
+from mlops_spec.processes import pid_alive
 from mlops_spec.secrets import redact_url
 
 JOURNAL_PREFIX = "journal:"
@@ -103,7 +104,7 @@ def fail_orphaned_trials(study: optuna.Study, storage: BaseStorage) -> list[int]
     orphaned: list[int] = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner_host, _, pid = str(trial.user_attrs.get(OWNER_ATTR, "")).rpartition(":")
-        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+        if owner_host != host or not pid.isdigit() or pid_alive(int(pid)):
             continue
         storage.set_trial_user_attr(
             trial._trial_id,
@@ -114,12 +115,4 @@ def fail_orphaned_trials(study: optuna.Study, storage: BaseStorage) -> list[int]
         orphaned.append(trial.number)
     return orphaned
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True

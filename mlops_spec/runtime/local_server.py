@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mlops_spec.errors import StepError
+from mlops_spec.processes import pid_alive
 
 RECORD = "prefect-server.json"
 LOCK = "prefect-server.lock"
@@ -109,7 +110,7 @@ def _read_record(state: Path) -> ServerRecord | None:
 
 def _live_record(state: Path) -> ServerRecord | None:
     record = _read_record(state)
-    if record is None or not _alive(record.pid) or not _healthy(record.api_url, timeout=5):
+    if record is None or not pid_alive(record.pid) or not _healthy(record.api_url, timeout=5):
         return None
     return record
 
@@ -175,28 +176,15 @@ def _is_prefect_server(pid: int) -> bool:
     return b"server" in argv and any(arg.endswith(b"prefect") for arg in argv)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(ChildProcessError):  # reap it if it is our own exited child
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    return True
-
-
 def _terminate(pid: int) -> None:
     """SIGINT to the server's process group (what Ctrl-C does), SIGKILL after a grace time."""
     for sig, wait in ((signal.SIGINT, STOP_SECONDS), (signal.SIGKILL, 5.0)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             time.sleep(0.1)
-        if not _alive(pid):
+        if not pid_alive(pid):
             return
 
 

@@ -23,19 +23,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlops_spec.runtime.environment import QUIET
 from tests.e2e.conftest import BIN, ROOT
 
 pytestmark = pytest.mark.e2e
 
 N_TRIALS = 4
-QUIET = {
-    "DO_NOT_TRACK": "true",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "WHYLOGS_NO_ANALYTICS": "True",
-    "FEAST_USAGE": "False",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-}
 
 
 def user_environment() -> dict[str, str]:
