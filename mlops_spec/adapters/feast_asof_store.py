@@ -15,8 +15,12 @@ services, TTLs and everything other than historical retrieval stay Feast's own c
 
 The result is meant to be the stock store's, value for value and dtype for dtype: for each
 entity row and feature view, the feature row with the same join keys and the greatest event
-timestamp not after the entity's, ties broken by the greatest created timestamp, and nulls when
-that row is older than the view's TTL. Only the row order differs (neither store promises one).
+timestamp not after the entity's, ties broken by the greatest created timestamp (a missing one
+lowest), and nulls when that row is older than the view's TTL (a row exactly TTL old is valid).
+Only the row order differs (neither store promises one), and rows tied on created time too:
+Feast leaves the choice open, this store takes the row later in the source. Like the stock
+store it compares source times in microseconds (finer ones floored), see
+``tests/integration/test_feast_asof_property.py``.
 Requests this module has not been checked against go to the stock implementation unchanged.
 
 Only Feast imports this module (when it opens a store), so importing Feast and DuckDB at the top
@@ -62,6 +66,8 @@ STORE_TYPE = "mlops_spec.adapters.feast_asof_store.AsofDuckDBOfflineStore"
 _ENTITY_TABLE = "feast_asof_entity_rows"
 _TS = "__feast_asof_ts__"
 _CREATED = "__feast_asof_created__"
+_FILE = "__feast_asof_file__"
+_ROW = "__feast_asof_row__"
 # The stock store adds (and drops) a column of this name on the entity rows.
 _STOCK_ROW_ID = "entity_row_id"
 
@@ -291,8 +297,16 @@ def _literal(text: str) -> str:
 def _feature_subquery(join: _ViewJoin) -> str:
     """One source's rows, timestamps as TIMESTAMPTZ, one row per (join keys, event time).
 
-    With a created timestamp the row kept is the latest created, as the stock dedup orders
-    (event time desc, created desc; nulls last, DuckDB's default there).
+    With a created timestamp the row kept is the latest created, a missing one ranking lowest
+    (as the stock dedup's ``created DESC`` does, nulls last); among equal created times the
+    row later in the source (file name, then row in file) wins, so ties come out the same on
+    every run (Feast leaves them arbitrary). The order is total and written without a NULLS
+    LAST key on purpose: DuckDB 1.5 rewrites ``QUALIFY row_number() OVER (... ORDER BY created
+    DESC NULLS LAST) = 1`` into ``arg_max_nulls_last``, and that aggregate, for a struct (two or
+    more features) or boolean argument, returns the group's last row once a group starts with
+    a NULL key. With several sort keys DuckDB plans an ordinary window instead. ``filename``
+    and ``file_row_number`` are DuckDB's virtual columns; a source column of either name takes
+    their place, which only makes ties arbitrary again.
     """
     keys = [_quote(k) for k in join.join_key_map]
     cols = [
@@ -300,17 +314,20 @@ def _feature_subquery(join: _ViewJoin) -> str:
         f"CAST({_quote(join.timestamp_field)} AS TIMESTAMPTZ) AS {_quote(_TS)}",
         *dict.fromkeys(_quote(src) for src, _ in join.features),
     ]
-    if join.created_timestamp_column:
-        created = _quote(join.created_timestamp_column)
-        cols.append(f"CAST({created} AS TIMESTAMPTZ) AS {_quote(_CREATED)}")
-    inner = f"SELECT {', '.join(cols)} FROM read_parquet({_literal(join.path)})"
     if not join.created_timestamp_column:
-        return inner
+        return f"SELECT {', '.join(cols)} FROM read_parquet({_literal(join.path)})"
+    created, file, row = _quote(_CREATED), _quote(_FILE), _quote(_ROW)
+    cols += [
+        f"CAST({_quote(join.created_timestamp_column)} AS TIMESTAMPTZ) AS {created}",
+        f"filename AS {file}",
+        f"file_row_number AS {row}",
+    ]
+    inner = f"SELECT {', '.join(cols)} FROM read_parquet({_literal(join.path)})"
     partition = ", ".join([*keys, _quote(_TS)])
+    order = f"{created} IS NULL, {created} DESC, {file} DESC, {row} DESC"
     return (
-        f"SELECT * EXCLUDE ({_quote(_CREATED)}) FROM ({inner}) "
-        f"QUALIFY row_number() OVER (PARTITION BY {partition} "
-        f"ORDER BY {_quote(_CREATED)} DESC NULLS LAST) = 1"
+        f"SELECT * EXCLUDE ({created}, {file}, {row}) FROM ({inner}) "
+        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {order}) = 1"
     )
 
 

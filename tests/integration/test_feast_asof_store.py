@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import yaml
 from feast import Entity, FeatureService, FeatureStore, FeatureView, Field, FileSource, ValueType
 from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
 from feast.infra.offline_stores.ibis import IbisRetrievalJob
 from feast.repo_config import RepoConfig
-from feast.types import Float64, Int64, String
+from feast.types import Bool, Float64, Int64, String
 
 from mlops_spec.adapters import feast_store
 from mlops_spec.adapters.feast_asof_store import (
@@ -32,7 +33,7 @@ from mlops_spec.adapters.feast_asof_store import (
     AsofDuckDBOfflineStore,
     AsofRetrievalJob,
 )
-from tests.support.feature_repos import demo_feature_repo
+from tests.support.feature_repos import demo_feature_repo, file_feature_repo
 
 pytestmark = pytest.mark.integration
 
@@ -293,21 +294,7 @@ def tiny_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data.mkdir()
     for name, frame in _tiny_sources().items():
         frame.to_parquet(data / f"{name}.parquet", index=False)
-    repo = root / "repo"
-    repo.mkdir()
-    config = {
-        "project": "asof_tiny",
-        "provider": "local",
-        "registry": {"registry_type": "file", "path": str(root / "state" / "registry.db")},
-        "online_store": {"type": "sqlite", "path": str(root / "state" / "online.db")},
-        "offline_store": {"type": STORE_TYPE},
-        "entity_key_serialization_version": 3,
-        "auth": {"type": "no_auth"},
-    }
-    (root / "state").mkdir()
-    (repo / "feature_store.yaml").write_text(yaml.safe_dump(config))
-    FeatureStore(repo_path=str(repo)).apply(_tiny_objects(data))
-    return repo
+    return file_feature_repo(root, "asof_tiny", {"type": STORE_TYPE}, _tiny_objects(data))
 
 
 def _tiny_entities() -> pd.DataFrame:
@@ -399,6 +386,127 @@ def test_entity_column_types_match_the_stock_store(tiny_repo: Path, stamps: str)
     asof, stock = _retrieve(tiny_repo, entity_df, STATS_REFS)
     _assert_same(asof, stock, rows)
     assert asof["value"].notna().sum() >= 5
+
+
+@pytest.fixture(scope="module")
+def null_first_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One (driver, event time) group whose first row in the file has no created time.
+
+    DuckDB 1.5 rewrites ``QUALIFY row_number() OVER (... ORDER BY created DESC NULLS LAST) = 1``
+    into ``arg_max_nulls_last``, whose struct and boolean variants, once a group starts with a
+    NULL key, return the group's last row: here created T0+1h (value 1) instead of the latest,
+    T0+2h (value 2). The single-double variant is right, so one float feature hid it.
+    """
+    root = tmp_path_factory.mktemp("feast_asof_null_first")
+    stats = pd.DataFrame(
+        {
+            "driver_id": [1, 1, 1],
+            "event_timestamp": [T0, T0, T0],
+            "created": pd.to_datetime([None, T0 + 2 * HOUR, T0 + HOUR]),
+            "value": [0.0, 2.0, 1.0],
+            "other": [0.0, 20.0, 10.0],
+            "flag": [False, True, False],
+        }
+    ).astype({"event_timestamp": "datetime64[us]", "created": "datetime64[us]"})
+    stats.to_parquet(root / "stats.parquet", index=False)
+    source = FileSource(
+        name="null_first_source",
+        path=str(root / "stats.parquet"),
+        timestamp_field="event_timestamp",
+        created_timestamp_column="created",
+    )
+    view = FeatureView(
+        name="null_first",
+        entities=[driver],
+        ttl=timedelta(hours=2),
+        schema=[
+            Field(name="value", dtype=Float64),
+            Field(name="other", dtype=Float64),
+            Field(name="flag", dtype=Bool),
+        ],
+        source=source,
+    )
+    return file_feature_repo(root, "asof_null_first", {"type": STORE_TYPE}, [driver, source, view])
+
+
+@pytest.mark.parametrize("features", [["value"], ["value", "other"], ["flag"], ["flag", "value"]])
+def test_a_null_created_first_in_the_file_does_not_pick_the_last_row(
+    null_first_repo: Path, features: list[str]
+) -> None:
+    entity_df = _numbered(
+        pd.DataFrame({"driver_id": [1, 1], "event_timestamp": pd.to_datetime([T0, T0], utc=True)})
+    )
+    refs = [f"null_first:{name}" for name in features]
+    asof, stock = _retrieve(null_first_repo, entity_df, refs)
+    _assert_same(asof, stock, len(entity_df))
+    winner = {"value": 2.0, "other": 20.0, "flag": True}  # the row created at T0+2h
+    assert asof[features].to_dict("records") == [{f: winner[f] for f in features}] * 2
+
+
+@pytest.fixture(scope="module")
+def nanosecond_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Naive nanosecond source times: one row 1 ns after T0, one an hour before."""
+    root = tmp_path_factory.mktemp("feast_asof_ns")
+    stats = pd.DataFrame(
+        {
+            "driver_id": [1, 1],
+            "event_timestamp": [T0 - HOUR, T0 + pd.Timedelta(nanoseconds=1)],
+            "value": [1.0, 2.0],
+        }
+    ).astype({"event_timestamp": "datetime64[ns]"})
+    stats.to_parquet(root / "stats.parquet", index=False)
+    source = FileSource(
+        name="ns_source", path=str(root / "stats.parquet"), timestamp_field="event_timestamp"
+    )
+    view = FeatureView(
+        name="ns_stats",
+        entities=[driver],
+        ttl=timedelta(hours=2),
+        schema=[Field(name="value", dtype=Float64)],
+        source=source,
+    )
+    return file_feature_repo(root, "asof_ns", {"type": STORE_TYPE}, [driver, source, view])
+
+
+def _at_t0() -> pd.DataFrame:
+    return _numbered(pd.DataFrame({"driver_id": [1], "event_timestamp": [T0.tz_localize("UTC")]}))
+
+
+def test_sub_microsecond_source_times_are_floored_like_the_stock_store(
+    nanosecond_repo: Path,
+) -> None:
+    """Both stores cast source times to TIMESTAMPTZ (microseconds, floored), so a row 1 ns
+    after the entity row counts as at it. DuckDB 1.5 floors tz-aware nanosecond columns while
+    reading, so only naive ones could be compared exactly."""
+    asof, stock = _retrieve(nanosecond_repo, _at_t0(), ["ns_stats:value"])
+    _assert_same(asof, stock, 1)
+    assert asof["value"].tolist() == [2.0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Feast's rule (event time <= entity time) takes the row an hour before T0; both "
+    "the stock DuckDB store and this one floor source times to microseconds and join the "
+    "row 1 ns in the entity row's future",
+)
+def test_a_feature_row_nanoseconds_after_the_entity_row_is_not_joined(
+    nanosecond_repo: Path,
+) -> None:
+    asof, _ = _retrieve(nanosecond_repo, _at_t0(), ["ns_stats:value"])
+    assert asof["value"].tolist() == [1.0]
+
+
+def test_sub_microsecond_entity_times_are_refused_like_the_stock_store(tiny_repo: Path) -> None:
+    """ibis turns the entity rows into microseconds and will not drop the nanoseconds."""
+    entity_df = _numbered(
+        pd.DataFrame(
+            {"driver_id": [1], "event_timestamp": [(T0 + pd.Timedelta(1, "ns")).tz_localize("UTC")]}
+        )
+    )
+    for store in _stores(tiny_repo):
+        job = store.get_historical_features(entity_df=entity_df, features=STATS_REFS)
+        with pytest.raises(pa.ArrowInvalid, match="would lose data"):
+            job.to_df()
 
 
 @pytest.mark.parametrize(
