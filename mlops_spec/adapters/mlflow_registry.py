@@ -76,6 +76,7 @@ __all__ = [
     "flatten_params",
     "get_alias_version",
     "get_or_create_experiment",
+    "get_version_tags",
     "load_model",
     "log_and_register_model",
     "log_artifact_file",
@@ -228,7 +229,10 @@ def log_and_register_model(
     * The LoggedModel is created explicitly in the run's experiment. Passing only ``run_id``
       to ``mlflow.sklearn.log_model`` outside a fluent active run files the model under the
       *Default* experiment, i.e. in ``./mlruns`` of the current directory.
-    * ``tags`` (lineage) go on the LoggedModel and on the model version.
+    * ``tags`` (lineage, and the gate decisions with their verdict) go on the LoggedModel
+      and on the model version, in the one ``create_model_version`` call: MLflow writes the
+      version row and its tags in a single transaction (SQL store) or request (REST), so a
+      version never exists without them, even if the process dies right after.
 
     Raises:
         RegistryError: untrusted types, or the backend/artifact store failed.
@@ -333,6 +337,16 @@ def _is_missing_alias(exc: BaseException) -> bool:
         and exc.error_code == "INVALID_PARAMETER_VALUE"
         and "alias" in str(exc).lower()
     )
+
+
+def get_version_tags(name: str, version: int) -> dict[str, str]:
+    """The tags of one model version (lineage, gates, verdict, approval...), read fresh.
+
+    Raises:
+        RegistryError: the version does not exist, or the backend failed.
+    """
+    with backend_call(f"read the tags of {name!r} version {version}"):
+        return dict(client().get_model_version(name, str(version)).tags or {})
 
 
 def set_version_tags(name: str, version: int, tags: Mapping[str, Any]) -> None:

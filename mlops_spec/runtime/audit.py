@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from mlops_spec.runtime.environment import prepare_environment
+from mlops_spec.runtime.gates import VERDICT_TAG, alias_refusal, is_unjudged
 from mlops_spec.settings import Settings
 
 LINEAGE_PREFIXES = ("mlops_spec.", "git.", "data.", "feast.", "optuna.", "prefect.")
+UNJUDGED_NOTE = (
+    "UNJUDGED: no gate verdict was recorded for this version (registered before verdicts "
+    "travelled with registration, its run killed before governance, or made by hand); it "
+    "may not be promoted, served or scored"
+)
 
 
 def audit_text(model: str, version_or_alias: str) -> str:
@@ -17,10 +23,12 @@ def audit_text(model: str, version_or_alias: str) -> str:
     record = mlflow_audit.describe_version(
         model, version_or_alias.lstrip("@") if not version_or_alias.isdigit() else version_or_alias
     )
+    unjudged = is_unjudged(record.version_tags)
     lines = [
         f"{record.name} version {record.version}"
         + (f" (aliases: {', '.join(record.aliases)})" if record.aliases else ""),
         f"  created {record.created_at}, MLflow run {record.run_id}",
+        *(["  UNJUDGED: no gate verdict recorded (see gate decisions)"] if unjudged else []),
         "",
         "lineage:",
     ]
@@ -32,21 +40,7 @@ def audit_text(model: str, version_or_alias: str) -> str:
     for key in sorted(record.run_metrics):
         if key.startswith("test_"):
             lines.append(f"  {key.removeprefix('test_')}: {record.run_metrics[key]:.4f}")
-    lines += ["", "gate decisions:"]
-    for key in sorted(record.version_tags, key=_gate_order):
-        if key.startswith("gate."):
-            lines.append(f"  {key.split('.', 2)[2]}: {record.version_tags[key]}")
-    for key in (
-        "governance.verdict",
-        "governance.status",
-        "approval.decision",
-        "approval.reviewer",
-        "approval.comment",
-        "canary.decision",
-        "canary.reason",
-    ):
-        if key in record.version_tags:
-            lines.append(f"  {key}: {record.version_tags[key]}")
+    lines += ["", "gate decisions:", *governance_lines(record.version_tags)]
     history = mlflow_registry.promotion_history(model)
     lines += ["", "promotion history:"]
     for event in history or [{"note": "none"}]:
@@ -54,6 +48,37 @@ def audit_text(model: str, version_or_alias: str) -> str:
     reports = [a for a in record.run_artifacts if a.startswith(("reports/", "profiles/"))]
     lines += ["", "reports: " + (", ".join(reports) if reports else "none")]
     return "\n".join(lines)
+
+
+def governance_lines(tags: dict[str, str]) -> list[str]:
+    """The gates, the verdict and what it allows, then approval and canary decisions.
+
+    A version without ``governance.verdict`` is said to be UNJUDGED in so many words: it
+    predates verdicts registered with the version, or was tagged by hand, and nothing may
+    promote, serve or score it.
+    """
+    lines = [
+        f"  {key.split('.', 2)[2]}: {tags[key]}"
+        for key in sorted(tags, key=_gate_order)
+        if key.startswith("gate.")
+    ]
+    if is_unjudged(tags):
+        lines.append(f"  governance.verdict: none - {UNJUDGED_NOTE}")
+    else:
+        refusal = alias_refusal("champion", tags)
+        allowed = "champion or challenger" if refusal is None else f"challenger only ({refusal})"
+        lines += [f"  governance.verdict: {tags[VERDICT_TAG]}", f"  may be: {allowed}"]
+    for key in (
+        "governance.status",
+        "approval.decision",
+        "approval.reviewer",
+        "approval.comment",
+        "canary.decision",
+        "canary.reason",
+    ):
+        if key in tags:
+            lines.append(f"  {key}: {tags[key]}")
+    return lines
 
 
 def _gate_order(key: str) -> tuple[int, str]:

@@ -9,11 +9,16 @@ compared on accuracy over the same requests; without, on agreement. The spec's
   promotion lock, as in training), recorded as a promotion;
 * roll back: the candidate alias is removed, so the service stops routing to it at its next
   reload, recorded as a ``canary-rollback`` event;
-* wait: too few requests yet; nothing changes.
+* wait: too few requests yet; nothing changes;
+* refused: the canary's recorded gate verdict does not allow it to be champion (it failed its
+  gates, awaits approval, or was never judged). The canary rules add to the gates, never
+  replace them: the candidate alias is removed, as for a rollback, and recorded as a
+  ``canary-refused`` event, whatever the traffic says.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +31,7 @@ from mlops_spec.errors import DataSourceError, StepError
 from mlops_spec.loader import load_spec
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.console import protect_logs
+from mlops_spec.runtime.gates import alias_refusal, is_unjudged
 from mlops_spec.runtime.prediction_log import log_path, read_log
 from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.settings import Settings
@@ -34,7 +40,7 @@ from mlops_spec.spec.sections import CanaryRules
 
 @dataclass(frozen=True)
 class CanaryVerdict:
-    decision: str  # promote | rollback | wait
+    decision: str  # promote | rollback | wait | refused
     champion_version: int
     canary_version: int
     requests: int
@@ -45,19 +51,27 @@ class CanaryVerdict:
     reason: str
 
 
+@dataclass(frozen=True)
+class _Comparison:
+    """The canary's answers next to the champion's, on the requests routed to the canary."""
+
+    requests: int
+    agreement: float | None
+    labelled: int
+    champion_accuracy: float | None
+    canary_accuracy: float | None
+
+
 def _entity_id(entity: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(str(entity[k]) for k in sorted(entity))
 
 
-def judge(
+def _compare(
     records: list[dict[str, Any]],
-    rules: CanaryRules,
-    *,
     champion: int,
     canary: int,
-    outcomes: dict[tuple[Any, ...], Any] | None = None,
-) -> CanaryVerdict:
-    """Apply the spec's rules to the canary requests logged for this champion/canary pair."""
+    outcomes: dict[tuple[Any, ...], Any] | None,
+) -> _Comparison:
     rows = [
         r
         for r in records
@@ -71,47 +85,57 @@ def judge(
         sum(str(r["champion_prediction"]) == str(r["prediction"]) for r in rows) / n if n else None
     )
     labelled = [r for r in rows if outcomes and _entity_id(r["entity"]) in outcomes]
-    champion_acc: float | None = None
-    canary_acc: float | None = None
-    if outcomes is not None and labelled:
-        truth = [str(outcomes[_entity_id(r["entity"])]) for r in labelled]
-        champion_acc = sum(
-            str(r["champion_prediction"]) == t for r, t in zip(labelled, truth, strict=True)
-        ) / len(labelled)
-        canary_hits = sum(str(r["prediction"]) == t for r, t in zip(labelled, truth, strict=True))
-        canary_acc = canary_hits / len(labelled)
+    if outcomes is None or not labelled:
+        return _Comparison(n, agreement, len(labelled), None, None)
+    truth = [str(outcomes[_entity_id(r["entity"])]) for r in labelled]
+    pairs = list(zip(labelled, truth, strict=True))
+    champion_acc = sum(str(r["champion_prediction"]) == t for r, t in pairs) / len(labelled)
+    canary_acc = sum(str(r["prediction"]) == t for r, t in pairs) / len(labelled)
+    return _Comparison(n, agreement, len(labelled), champion_acc, canary_acc)
+
+
+def judge(
+    records: list[dict[str, Any]],
+    rules: CanaryRules,
+    *,
+    champion: int,
+    canary: int,
+    candidate_tags: Mapping[str, str],
+    approval_required: bool = False,
+    outcomes: dict[tuple[Any, ...], Any] | None = None,
+) -> CanaryVerdict:
+    """Apply the spec's rules to the canary requests logged for this champion/canary pair.
+
+    The canary rules add to the gates, never replace them: a canary whose recorded verdict
+    does not allow it to be champion (``candidate_tags``, see ``gates.alias_refusal``) is
+    ``refused`` whatever its traffic says, and leaves traffic.
+    """
+    seen = _compare(records, champion, canary, outcomes)
 
     def verdict(decision: str, reason: str) -> CanaryVerdict:
-        return CanaryVerdict(
-            decision,
-            champion,
-            canary,
-            n,
-            agreement,
-            len(labelled),
-            champion_acc,
-            canary_acc,
-            reason,
-        )
+        return CanaryVerdict(decision, champion, canary, reason=reason, **asdict(seen))
 
-    counted = len(labelled) if outcomes is not None else n
+    refusal = alias_refusal("champion", candidate_tags, approval_required=approval_required)
+    if refusal is not None:
+        return verdict("refused", f"v{canary} may not be promoted: {refusal}")
+    counted = seen.labelled if outcomes is not None else seen.requests
     if counted < rules.min_requests:
         what = "labelled canary requests" if outcomes is not None else "canary requests"
         return verdict("wait", f"{counted} {what} logged, {rules.min_requests} needed")
-    if champion_acc is not None and canary_acc is not None:
-        bound = champion_acc - rules.max_regression
-        ok = canary_acc >= bound
+    if seen.champion_accuracy is not None and seen.canary_accuracy is not None:
+        champion_acc, canary_acc = seen.champion_accuracy, seen.canary_accuracy
+        ok = canary_acc >= champion_acc - rules.max_regression
         return verdict(
             "promote" if ok else "rollback",
             f"canary accuracy {canary_acc:.4f} {'>=' if ok else '<'} champion {champion_acc:.4f}"
-            f" - {rules.max_regression} on {len(labelled)} labelled requests",
+            f" - {rules.max_regression} on {seen.labelled} labelled requests",
         )
-    assert agreement is not None
-    ok = agreement >= rules.min_agreement
+    assert seen.agreement is not None
+    ok = seen.agreement >= rules.min_agreement
     return verdict(
         "promote" if ok else "rollback",
-        f"agreement with the champion {agreement:.4f} {'>=' if ok else '<'} "
-        f"{rules.min_agreement} on {n} canary requests (no outcomes)",
+        f"agreement with the champion {seen.agreement:.4f} {'>=' if ok else '<'} "
+        f"{rules.min_agreement} on {seen.requests} canary requests (no outcomes)",
     )
 
 
@@ -155,17 +179,57 @@ def canary(spec_path: str, outcomes_path: str | None = None) -> dict[str, Any]:
             f"{name}: no canary in traffic ({alias}=v{champion}, "
             f"{serving.candidate_alias}=v{candidate})"
         )
+    if is_unjudged(mlflow_registry.get_version_tags(name, champion)):
+        raise StepError(
+            f"{name}@{alias} is v{champion}, which is unjudged (no governance.verdict): no "
+            "canary is decided against it; promote a judged version first"
+        )
+    candidate_tags = mlflow_registry.get_version_tags(name, candidate)
     outcomes = (
         _outcomes(loaded.resolve(outcomes_path), list(spec.data.entity_keys), spec.data.label)
         if outcomes_path
         else None
     )
-    records = list(read_log(log_path(settings.state, name)))
-    verdict = judge(records, serving.canary, champion=champion, canary=candidate, outcomes=outcomes)
-    actor = f"prefect flow run {flow_run.id}"
+    verdict = judge(
+        list(read_log(log_path(settings.state, name))),
+        serving.canary,
+        champion=champion,
+        canary=candidate,
+        candidate_tags=candidate_tags,
+        approval_required=spec.governance.promotion.approval == "required",
+        outcomes=outcomes,
+    )
+    _carry_out(verdict, name, alias, serving.candidate_alias, f"prefect flow run {flow_run.id}")
+    logger = get_run_logger()
+    logger.info("%s canary v%d: %s (%s)", name, candidate, verdict.decision, verdict.reason)
+    reports.table(name, "canary", [asdict(verdict)], f"canary decision for {name} v{candidate}")
+    if verdict.decision == "refused" and is_unjudged(candidate_tags):
+        raise StepError(
+            f"{name} v{candidate} is unjudged (no governance.verdict): refused as a canary and "
+            f"taken out of traffic (alias {serving.candidate_alias!r} removed)"
+        )
+    return asdict(verdict)
+
+
+_TAKEN_OUT = {
+    "rollback": ("canary-rollback", "canary rolled back", "canary-rolled-back"),
+    "refused": ("canary-refused", "canary refused", "canary-refused"),
+}
+
+
+def _carry_out(
+    verdict: CanaryVerdict, name: str, alias: str, candidate_alias: str, actor: str
+) -> None:
+    """Move the champion to the canary, or take the canary out of traffic (its candidate alias
+    removed, an event in the promotion history), under the promotion lock; tag the version."""
+    from mlops_spec.adapters import mlflow_registry
+
+    if verdict.decision == "wait":
+        return
+    candidate, champion = verdict.canary_version, verdict.champion_version
     tags = {"canary.decision": verdict.decision, "canary.reason": verdict.reason}
-    if verdict.decision == "promote":
-        with promotion_lock(name):
+    with promotion_lock(name):
+        if verdict.decision == "promote":
             mlflow_registry.promote(
                 name,
                 alias,
@@ -174,23 +238,12 @@ def canary(spec_path: str, outcomes_path: str | None = None) -> dict[str, Any]:
                 reason=f"canary: {verdict.reason}",
                 expected_from=champion,
             )
-        tags["governance.status"] = "promoted (canary)"
-    elif verdict.decision == "rollback":
-        with promotion_lock(name):
-            mlflow_registry.delete_alias(name, serving.candidate_alias)
+            tags["governance.status"] = "promoted (canary)"
+        else:
+            kind, what, status = _TAKEN_OUT[verdict.decision]
+            mlflow_registry.delete_alias(name, candidate_alias)
             mlflow_registry.record_promotion(
-                name,
-                serving.candidate_alias,
-                candidate,
-                champion,
-                actor,
-                f"canary rolled back: {verdict.reason}",
-                kind="canary-rollback",
+                name, candidate_alias, candidate, champion, actor, f"{what}: {verdict.reason}", kind
             )
-        tags["governance.status"] = "canary-rolled-back"
-    if verdict.decision != "wait":
-        mlflow_registry.set_version_tags(name, candidate, tags)
-    logger = get_run_logger()
-    logger.info("%s canary v%d: %s (%s)", name, candidate, verdict.decision, verdict.reason)
-    reports.table(name, "canary", [asdict(verdict)], f"canary decision for {name} v{candidate}")
-    return asdict(verdict)
+            tags["governance.status"] = status
+    mlflow_registry.set_version_tags(name, candidate, tags)

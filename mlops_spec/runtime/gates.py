@@ -2,12 +2,17 @@
 
 Pure functions over metrics, so the rules are tested without any service; the flow records the
 decisions in MLflow (version tags and a JSON artifact) and as a Prefect table artifact.
+
+The verdict travels with the version from its creation (the gates are judged before
+registration), and :func:`alias_refusal` is the one rule every alias move and every loader
+applies: which verdicts allow a version to be champion, and which only a challenger.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mlops_spec.spec import ChampionGate, ThresholdGate, TrainingPipeline, higher_is_better
 
@@ -111,3 +116,68 @@ def decide(
             )
         )
     return decisions
+
+
+VERDICT_TAG = "governance.verdict"
+PROMOTE, AWAITING_APPROVAL, KEEP_CHALLENGER = "promote", "awaiting-approval", "keep-challenger"
+VERDICTS = (PROMOTE, AWAITING_APPROVAL, KEEP_CHALLENGER)
+#: What an alias is for: ``champion`` answers for the model (the promotion alias, and a canary
+#: being promoted to it); ``challenger`` is compared, shadowed or canaried, never promoted by it.
+AliasRole = Literal["champion", "challenger"]
+
+
+def verdict_of(decisions: Sequence[GateDecision], *, approval_required: bool) -> str:
+    """``promote`` when every gate passed (``awaiting-approval`` if a reviewer must also say
+    yes), else ``keep-challenger``."""
+    if not all(d.passed for d in decisions):
+        return KEEP_CHALLENGER
+    return AWAITING_APPROVAL if approval_required else PROMOTE
+
+
+def decision_tags(decisions: Sequence[GateDecision], verdict: str) -> dict[str, str]:
+    """The version tags that record the gates: one per decision, in order, plus the verdict."""
+    tags = {
+        f"gate.{i}.{d.gate}": ("pass" if d.passed else "FAIL") + f": {d.detail}"
+        for i, d in enumerate(decisions)
+    }
+    tags[VERDICT_TAG] = verdict
+    return tags
+
+
+def is_unjudged(tags: Mapping[str, str]) -> bool:
+    """A version without a verdict: registered before verdicts travelled with registration, or
+    set up by hand. Nothing may serve, score or promote it."""
+    return VERDICT_TAG not in tags
+
+
+def alias_refusal(
+    role: AliasRole, tags: Mapping[str, str], *, approval_required: bool = False
+) -> str | None:
+    """Why a version with these tags may not hold an alias of ``role``; ``None`` if it may.
+
+    Any judged version may be a challenger (that is what a version that failed its gates
+    stays). Only a version that passed every gate may be champion: verdict ``promote``, or
+    ``awaiting-approval`` with an approval recorded as ``approve``. ``approval_required`` (the
+    spec's current ``promotion.approval``) also demands that approval of a ``promote`` verdict,
+    for a new promotion under a spec that now requires review.
+    """
+    verdict = tags.get(VERDICT_TAG)
+    if verdict is None:
+        return f"unjudged: it has no {VERDICT_TAG} tag (its gates were never recorded)"
+    if verdict not in VERDICTS:
+        return f"unknown verdict {verdict!r} (expected one of {', '.join(VERDICTS)})"
+    if role == "challenger":
+        return None
+    if verdict == KEEP_CHALLENGER:
+        failed = [k.split(".", 2)[2] for k, v in sorted(tags.items()) if _failed_gate(k, v)]
+        return "it failed its gates" + (f" ({', '.join(failed)})" if failed else "")
+    approved = tags.get("approval.decision") == "approve"
+    if verdict == AWAITING_APPROVAL and not approved:
+        return f"it awaits approval (approval.decision: {tags.get('approval.decision', 'none')})"
+    if approval_required and not approved:
+        return "the spec requires approval and none is recorded as approved"
+    return None
+
+
+def _failed_gate(key: str, value: str) -> bool:
+    return key.startswith("gate.") and key.count(".") >= 2 and value.startswith("FAIL")

@@ -1,7 +1,12 @@
-"""Register, govern and promote: the MLflow end of the flow, with every decision recorded."""
+"""Govern, register and promote: the MLflow end of the flow, with every decision recorded.
+
+The gates are judged before registration and the verdict is registered with the version, so
+no version exists without one; promotion then moves the alias only on that verdict.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -12,12 +17,32 @@ from mlops_spec.errors import PromotionConflict, StepError
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.approval import ApprovalDecision
-from mlops_spec.runtime.gates import GateDecision, decide
+from mlops_spec.runtime.gates import (
+    VERDICT_TAG,
+    GateDecision,
+    decide,
+    decision_tags,
+    verdict_of,
+)
 from mlops_spec.runtime.model_steps import score
 from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.runtime.steps import PLAIN
 
 CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The gates' decisions on a run's numbers and what they mean for its version."""
+
+    decisions: list[GateDecision]
+    champion: int | None  # the champion the gates compared against
+    verdict: str
+    tags: dict[str, str]  # gate.<i>.<gate> and governance.verdict, for the version
+
+    @property
+    def passed(self) -> bool:
+        return all(d.passed for d in self.decisions)
 
 
 @task(name="register", retries=2, retry_delay_seconds=2, **PLAIN)
@@ -26,12 +51,14 @@ def register(
     model: Any,
     example: pd.DataFrame,
     run_id: str,
-    lineage: dict[str, str],
+    tags: dict[str, str],
 ) -> int:
-    """Log the model with signature and lineage, register a new version, alias it challenger.
+    """Log the model with signature, register a new version with ``tags``, alias it challenger.
 
-    The lineage travels with the registration call itself, so a version never exists without
-    it; retries are safe because a failed attempt registers nothing.
+    ``tags`` are the lineage and the gate decisions with their verdict: they travel with the
+    registration call itself, so a version never exists without them (a process killed right
+    after it leaves a judged version). Retries are safe because a failed attempt registers
+    nothing.
     """
     name = loaded.spec.metadata.name
     info = mlflow_registry.log_and_register_model(
@@ -40,15 +67,20 @@ def register(
         registered_name=name,
         input_example=example,
         pip_requirements=mlflow_registry.pinned_requirements(),
-        tags=lineage,
+        tags=tags,
     )
     mlflow_registry.set_alias(name, "challenger", info.version)
-    get_run_logger().info("registered %s version %d (alias challenger)", name, info.version)
+    get_run_logger().info(
+        "registered %s version %d (alias challenger, verdict %s)",
+        name,
+        info.version,
+        tags.get(VERDICT_TAG, "none"),
+    )
     return info.version
 
 
 def champion_metrics(
-    loaded: LoadedSpec, version: int, test: pd.DataFrame, features: list[str]
+    loaded: LoadedSpec, version: int | None, test: pd.DataFrame, features: list[str]
 ) -> tuple[int | None, dict[str, float] | None, str | None]:
     """The current champion scored on this run's test rows, or why it could not be."""
     spec = loaded.spec
@@ -67,13 +99,19 @@ def champion_metrics(
 @task(name="governance", retries=1, **PLAIN)
 def governance(
     loaded: LoadedSpec,
-    version: int,
     metrics: dict[str, float],
     test: pd.DataFrame,
     features: list[str],
     fairness_failures: list[str] | None,
     run_id: str,
-) -> tuple[list[GateDecision], int | None]:
+    version: int | None = None,
+) -> Judgement:
+    """Judge every gate against the current champion, before the version exists.
+
+    None of the gates needs the version number, so the flow judges first and registers the
+    version with the verdict in its tags. ``version`` is given when a promotion conflict makes
+    the flow judge an existing version again: its tags are then updated in place.
+    """
     spec = loaded.spec
     name = spec.metadata.name
     champion, champ_metrics, problem = champion_metrics(loaded, version, test, features)
@@ -90,15 +128,11 @@ def governance(
             for d in decisions
         ]
     records = [d.to_dict() for d in decisions]
-    passed = all(d.passed for d in decisions)
     approval = spec.governance.promotion.approval == "required"
-    verdict = ("awaiting-approval" if approval else "promote") if passed else "keep-challenger"
-    tags = {
-        f"gate.{i}.{d.gate}": ("pass" if d.passed else "FAIL") + f": {d.detail}"
-        for i, d in enumerate(decisions)
-    }
-    tags["governance.verdict"] = verdict
-    mlflow_registry.set_version_tags(name, version, tags)
+    verdict = verdict_of(decisions, approval_required=approval)
+    tags = decision_tags(decisions, verdict)
+    if version is not None:
+        mlflow_registry.set_version_tags(name, version, tags)
     mlflow_tracking.log_dict(
         run_id,
         {
@@ -109,9 +143,10 @@ def governance(
         },
         "reports/governance.json",
     )
-    mlflow_tracking.set_tags(run_id, {"governance.verdict": verdict})
-    reports.table(name, "governance", records, f"gate decisions for {name} v{version}")
-    return decisions, champion
+    mlflow_tracking.set_tags(run_id, {VERDICT_TAG: verdict})
+    which = f"v{version}" if version is not None else f"the model of MLflow run {run_id}"
+    reports.table(name, "governance", records, f"gate decisions for {name} {which}")
+    return Judgement(decisions, champion, verdict, tags)
 
 
 @task(name="promote", **PLAIN)

@@ -25,6 +25,7 @@ from mlops_spec.errors import DataSourceError, StepError
 from mlops_spec.loader import load_spec
 from mlops_spec.runtime import reports, steps
 from mlops_spec.runtime.console import protect_logs
+from mlops_spec.runtime.gates import AliasRole, alias_refusal
 from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.settings import Settings
 
@@ -76,37 +77,55 @@ def _write_parquet_atomic(frame: pd.DataFrame, target: Path) -> None:
         raise
 
 
-@flow(name="mlops-spec-score", flow_run_name=_run_name, log_prints=True)
-def score(spec_path: str, input_path: str, output_path: str) -> dict[str, Any]:
-    """Score ``input_path``'s entity rows with the champion; write ``output_path``."""
+def scoring_version(name: str, alias: str, version: int | None) -> mlflow_audit.VersionRecord:
+    """The version to score with, refused in one line if its recorded verdict does not allow it.
+
+    Through the alias, the version must be allowed as champion (it passed every gate); a
+    version named explicitly must at least have been judged. An unjudged version (no
+    ``governance.verdict``) scores nothing either way.
+    """
+    if version is None:
+        if mlflow_registry.get_alias_version(name, alias) is None:
+            raise StepError(f"{name} has no {alias!r} version to score with: train and promote one")
+        record = mlflow_audit.describe_version(name, alias)
+        role: AliasRole = "champion"
+        shown = f"{name}@{alias} (v{record.version})"
+    else:
+        record = mlflow_audit.describe_version(name, str(version))
+        role, shown = "challenger", f"{name} v{version}"
+    refusal = alias_refusal(role, record.version_tags)
+    if refusal is not None:
+        raise StepError(f"{shown} may not score: {refusal}")
+    return record
+
+
+def _publish(
+    name: str, version: int, scored: pd.DataFrame, input_path: str, output_path: str, run_id: str
+) -> None:
+    """The Prefect markdown artifact of a scoring run: what was scored, and the mean outputs."""
+    reports.markdown(
+        name,
+        "scoring",
+        f"# {name} v{version} scored {len(scored)} rows\n\n"
+        f"input `{input_path}`, output `{output_path}`, MLflow scoring run `{run_id}`\n\n"
+        + reports.markdown_table(
+            [
+                {"output": column, "mean": float(scored[column].mean())}
+                for column in scored.columns
+                if column.startswith("proba_")
+                or (column == "prediction" and pd.api.types.is_numeric_dtype(scored[column]))
+            ]
+        ),
+        "batch scoring with a registered version",
+    )
+
+
+def _log_scoring_run(
+    name: str, version: int, X: pd.DataFrame, scored: pd.DataFrame, source: Path, target: Path
+) -> str:
+    """An MLflow scoring run with a whylogs profile of inputs and predictions (for monitoring);
+    the output parquet is written inside it, so a failed run leaves no file. Its run id."""
     from mlops_spec.adapters import whylogs_profiling
-
-    logger = get_run_logger()
-    protect_logs()
-    settings = Settings()
-    loaded = load_spec(spec_path, settings)
-    spec = loaded.spec
-    name, alias = spec.metadata.name, spec.governance.promotion.alias
-    source = loaded.resolve(input_path)
-    target = loaded.resolve(output_path)
-    keys = check_input(source, [*spec.data.entity_keys, spec.data.timestamp], input_path)
-    entities = pd.read_parquet(source)
-
-    mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
-    if mlflow_registry.get_alias_version(name, alias) is None:
-        raise StepError(f"{name} has no {alias!r} version to score with: train and promote one")
-    champion = mlflow_audit.describe_version(name, alias)
-    model = mlflow_registry.load_model(f"models:/{name}/{champion.version}")
-    retrieved = steps.spec_features(loaded, entities[keys], file_sha256(source))
-    features = list(getattr(model, "feature_names_in_", retrieved.feature_columns))
-    X = retrieved.frame[features]
-    scored = pd.concat([entities[keys].reset_index(drop=True), predictions(model, X)], axis=1)
-    scored["model_name"] = name
-    scored["model_version"] = champion.version
-    scored["model_run_id"] = champion.run_id
-    scored["scoring_flow_run_id"] = str(flow_run.id or "")
-    if len(scored) != len(entities):
-        raise StepError(f"scored {len(scored)} rows for {len(entities)} input rows")
 
     with tempfile.TemporaryDirectory() as tmp:
         view = whylogs_profiling.profile_frame(
@@ -121,28 +140,49 @@ def score(spec_path: str, input_path: str, output_path: str) -> dict[str, Any]:
                 "scoring.input": str(source),
                 "scoring.input_sha256": file_sha256(source),
                 "scoring.output": str(target),
-                "scoring.model_version": str(champion.version),
+                "scoring.model_version": str(version),
                 "prefect.flow_run_id": str(flow_run.id or ""),
             },
         ) as run_id:
             mlflow_tracking.log_metrics(run_id, {"scoring.rows": float(len(scored))})
             mlflow_tracking.log_artifact_file(run_id, profile, "profiles")
             _write_parquet_atomic(scored, target)
-    reports.markdown(
-        name,
-        "scoring",
-        f"# {name} v{champion.version} scored {len(scored)} rows\n\n"
-        f"input `{input_path}`, output `{output_path}`, MLflow scoring run `{run_id}`\n\n"
-        + reports.markdown_table(
-            [
-                {"output": column, "mean": float(scored[column].mean())}
-                for column in scored.columns
-                if column.startswith("proba_")
-                or (column == "prediction" and pd.api.types.is_numeric_dtype(scored[column]))
-            ]
-        ),
-        "batch scoring with the champion",
-    )
+    return run_id
+
+
+@flow(name="mlops-spec-score", flow_run_name=_run_name, log_prints=True)
+def score(
+    spec_path: str, input_path: str, output_path: str, version: int | None = None
+) -> dict[str, Any]:
+    """Score ``input_path``'s entity rows with the champion (or ``version``); write
+    ``output_path``. A version whose recorded verdict does not allow it is refused first."""
+    logger = get_run_logger()
+    protect_logs()
+    settings = Settings()
+    loaded = load_spec(spec_path, settings)
+    spec = loaded.spec
+    name, alias = spec.metadata.name, spec.governance.promotion.alias
+    source = loaded.resolve(input_path)
+    target = loaded.resolve(output_path)
+    keys = check_input(source, [*spec.data.entity_keys, spec.data.timestamp], input_path)
+    entities = pd.read_parquet(source)
+
+    mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
+    champion = scoring_version(name, alias, version)
+    model = mlflow_registry.load_model(f"models:/{name}/{champion.version}")
+    retrieved = steps.spec_features(loaded, entities[keys], file_sha256(source))
+    features = list(getattr(model, "feature_names_in_", retrieved.feature_columns))
+    X = retrieved.frame[features]
+    scored = pd.concat([entities[keys].reset_index(drop=True), predictions(model, X)], axis=1)
+    scored["model_name"] = name
+    scored["model_version"] = champion.version
+    scored["model_run_id"] = champion.run_id
+    scored["scoring_flow_run_id"] = str(flow_run.id or "")
+    if len(scored) != len(entities):
+        raise StepError(f"scored {len(scored)} rows for {len(entities)} input rows")
+
+    run_id = _log_scoring_run(name, champion.version, X, scored, source, target)
+    _publish(name, champion.version, scored, input_path, output_path, run_id)
     logger.info("scored %d rows with %s v%d -> %s", len(scored), name, champion.version, target)
     return {
         "model": name,

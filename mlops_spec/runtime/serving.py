@@ -4,7 +4,9 @@ The service (``serving_app``) holds one ``ModelSlots``: the champion, and for ``
 ``canary`` the candidate alias's version. A watcher thread re-reads both aliases every
 ``reload_seconds`` and swaps in newly loaded models as one tuple assignment, so a request
 always uses a consistent pair and none is dropped while a new champion loads. Canary routing
-hashes the model name and entity key, so an entity always meets the same version.
+hashes the model name and entity key, so an entity always meets the same version. A version is
+loaded only if its recorded gate verdict allows its role (``gates.alias_refusal``): the champion
+must have passed every gate, the candidate must at least have been judged.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 from mlops_spec.adapters import mlflow_registry
 from mlops_spec.adapters.feast_online import OnlineFeatures
 from mlops_spec.errors import OnlineStoreUnavailable, RegistryError
+from mlops_spec.runtime.gates import AliasRole, alias_refusal
 from mlops_spec.spec.sections import Serving
 
 
@@ -32,7 +35,13 @@ class LoadedModel:
     columns: tuple[str, ...]
 
 
-def load_version(name: str, version: int) -> LoadedModel:
+def load_version(name: str, version: int, role: AliasRole = "champion") -> LoadedModel:
+    """Load a version to answer (``champion``) or to be compared (``challenger``), if its
+    recorded verdict allows that role; otherwise a one-line ``RegistryError`` and nothing
+    loaded, so an unjudged or failed version never answers a request."""
+    refusal = alias_refusal(role, mlflow_registry.get_version_tags(name, version))
+    if refusal is not None:
+        raise RegistryError(f"{name} v{version} may not be served as {role}: {refusal}")
     model = mlflow_registry.load_model(f"models:/{name}/{version}")
     columns = tuple(str(c) for c in getattr(model, "feature_names_in_", ()))
     return LoadedModel(version, model, columns)
@@ -86,7 +95,7 @@ class ModelSlots:
             if kept is not None and kept.version == candidate_version:
                 candidate = kept
             else:
-                candidate = load_version(self.name, candidate_version)
+                candidate = load_version(self.name, candidate_version, "challenger")
         self._pair = (champion, candidate)  # one assignment: requests see old or new, whole
         self.reloads += 1 if old else 0
         return True

@@ -8,6 +8,7 @@ its report behind, and the Prefect run and the MLflow run point at each other.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,6 @@ def _steps(
     loaded: LoadedSpec, settings: Settings, plan: Any, run_id: str, show_progress: bool
 ) -> RunOutcome:
     spec = loaded.spec
-    name = spec.metadata.name
     mlflow_tracking.log_dict(run_id, loaded.resolved_document(), "spec/resolved_spec.json")
     mlflow_tracking.log_artifact_file(run_id, loaded.path, "spec")
     mlflow_tracking.log_dict(run_id, plan.to_dict(), "spec/plan.json")
@@ -165,10 +165,39 @@ def _steps(
         raise ConstraintsFailed(stopped)
 
     train_rows, test_rows = model_steps.split(loaded, frame)
+    study = study_name(spec, loaded.content_hash) if spec.tuning is not None else None
+    model, evaluation, fairness_failures = _model(
+        loaded, settings, train_rows, test_rows, features, study, run_id, show_progress
+    )
+    lineage = _lineage(loaded, entities_sha, frame_sha, len(frame), retrieved, study, settings)
+    mlflow_tracking.set_tags(run_id, lineage)
+    mlflow_tracking.log_params(
+        run_id,
+        {
+            "train_rows": len(train_rows),
+            "test_rows": len(test_rows),
+            "features": ",".join(features),
+        },
+    )
+    trained = _Trained(model, features, train_rows, test_rows, evaluation, fairness_failures)
+    return _govern_register_promote(loaded, trained, lineage, run_id)
+
+
+def _model(
+    loaded: LoadedSpec,
+    settings: Settings,
+    train_rows: Any,
+    test_rows: Any,
+    features: list[str],
+    study: str | None,
+    run_id: str,
+    show_progress: bool,
+) -> tuple[Any, Any, list[str] | None]:
+    """Tune (locally or in Dask shards), fit, evaluate and check fairness: the fitted model,
+    its evaluation and the failed fairness rules (``None`` when the spec has none)."""
+    spec = loaded.spec
     best_params: dict[str, Any] = {}
-    study: str | None = None
-    if spec.tuning is not None:
-        study = study_name(spec, loaded.content_hash)
+    if spec.tuning is not None and study is not None:
         if settings.task_runner == "dask":
             from mlops_spec.adapters.tuning_storage import open_storage
 
@@ -187,55 +216,72 @@ def _steps(
     fairness_failures: list[str] | None = None
     if spec.constraints.fairness is not None:
         fairness_failures = model_steps.fairness(loaded, model, test_rows, evaluation, run_id)
+    return model, evaluation, fairness_failures
 
-    lineage = _lineage(loaded, entities_sha, frame_sha, len(frame), retrieved, study, settings)
-    mlflow_tracking.set_tags(run_id, lineage)
-    mlflow_tracking.log_params(
+
+@dataclass(frozen=True)
+class _Trained:
+    """What governance, registration and promotion need from the training half of the run."""
+
+    model: Any
+    features: list[str]
+    train_rows: Any
+    test_rows: Any
+    evaluation: Any
+    fairness_failures: list[str] | None
+
+
+def _judge(
+    loaded: LoadedSpec, trained: _Trained, run_id: str, version: int | None
+) -> registry_steps.Judgement:
+    """The governance task on what training produced; ``version`` only when judging again."""
+    return registry_steps.governance(
+        loaded,
+        trained.evaluation.metrics,
+        trained.test_rows,
+        trained.features,
+        trained.fairness_failures,
         run_id,
-        {
-            "train_rows": len(train_rows),
-            "test_rows": len(test_rows),
-            "features": ",".join(features),
-        },
+        version,
     )
-    version = registry_steps.register(loaded, model, train_rows[features], run_id, lineage)
+
+
+def _govern_register_promote(
+    loaded: LoadedSpec, trained: _Trained, lineage: dict[str, str], run_id: str
+) -> RunOutcome:
+    """Judge the gates, register the version with its verdict, then promote on it.
+
+    The gates are judged first (they need the metrics, the champion on the test rows and the
+    fairness failures, never the version number) so the version is created with lineage, gate
+    decisions and verdict in one registry call: a run killed at any moment leaves either no
+    version or a judged one.
+    """
+    spec = loaded.spec
+    name = spec.metadata.name
+    metrics = trained.evaluation.metrics
+    judged = _judge(loaded, trained, run_id, None)
+    example = trained.train_rows[trained.features]
+    version = registry_steps.register(loaded, trained.model, example, run_id, lineage | judged.tags)
     approval = None
-    for _ in range(PROMOTION_ATTEMPTS):
-        decisions, champion = registry_steps.governance(
-            loaded,
-            version,
-            evaluation.metrics,
-            test_rows,
-            features,
-            fairness_failures,
-            run_id,
-        )
-        passed = all(d.passed for d in decisions)
-        if spec.governance.promotion.approval == "required" and passed and approval is None:
+    for attempt in range(PROMOTION_ATTEMPTS):
+        if attempt:  # another run promoted meanwhile: judge again against the new champion
+            judged = _judge(loaded, trained, run_id, version)
+        if spec.governance.promotion.approval == "required" and judged.passed and approval is None:
             request = registry_steps.summary_markdown(
-                loaded, version, evaluation.metrics, decisions, "awaiting approval", run_id
+                loaded, version, metrics, judged.decisions, "awaiting approval", run_id
             )
             approval = request_approval(loaded, version, request, run_id)
         promoted, status = registry_steps.promote(
-            loaded, version, decisions, str(flow_run.id), approval, champion
+            loaded, version, judged.decisions, str(flow_run.id), approval, judged.champion
         )
         if status != registry_steps.CONFLICT:
             break
     else:
         status = f"challenger (the champion kept moving over {PROMOTION_ATTEMPTS} attempts)"
-    reports.markdown(
-        name,
-        "summary",
-        registry_steps.summary_markdown(
-            loaded,
-            version,
-            evaluation.metrics,
-            decisions,
-            status,
-            run_id,
-        ),
-        "the run's outcome: metrics and every gate decision",
+    summary = registry_steps.summary_markdown(
+        loaded, version, metrics, judged.decisions, status, run_id
     )
+    reports.markdown(name, "summary", summary, "the run's outcome: metrics and every gate decision")
     from mlops_spec.adapters import mlflow_registry
 
     return RunOutcome(
@@ -244,11 +290,11 @@ def _steps(
         version=version,
         promoted=promoted,
         status="promoted" if promoted else status,
-        metrics=evaluation.metrics,
-        decisions=[d.to_dict() for d in decisions],
+        metrics=metrics,
+        decisions=[d.to_dict() for d in judged.decisions],
         mlflow_run_id=run_id,
         prefect_flow_run_id=str(flow_run.id or ""),
         champion_version=mlflow_registry.get_alias_version(name, spec.governance.promotion.alias)
-        if promoted or champion is not None
+        if promoted or judged.champion is not None
         else None,
     )

@@ -93,14 +93,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory, demo_data: Path) -> Iterator
         X = features.get([{"penguin_id": i} for i in IDS])[list(champion.feature_names_in_)]
         gentoo = DummyClassifier(strategy="constant", constant="Gentoo").fit(X, champion.predict(X))
         with reg.tracked_run("serving-tests", "extra versions") as run_id:
-            for model in (gentoo, champion):  # v2, v3
+            for model in (gentoo, champion):  # v2, v3: judged as passing, so servable
                 reg.log_and_register_model(
                     model,
                     run_id=run_id,
                     registered_name=MODEL,
                     input_example=X.head(5),
                     pip_requirements=reg.pinned_requirements(),
-                    tags={},
+                    tags={"governance.verdict": "promote"},
                 )
         yield ready
 
