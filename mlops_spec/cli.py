@@ -227,7 +227,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     data = loaded.spec.data
     check_input(loaded.resolve(args.input), [*data.entity_keys, data.timestamp], args.input)
-    result = score(spec_path=args.spec, input_path=args.input, output_path=args.output)
+    result = score(
+        spec_path=args.spec, input_path=args.input, output_path=args.output, version=args.version
+    )
     print(
         f"{result['model']} v{result['version']}: scored {result['rows']} rows -> "
         f"{result['output']} (mlflow run {result['mlflow_run_id']})"
@@ -468,6 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec")
     p.add_argument("--input", required=True, help="parquet of entity rows (keys, event time)")
     p.add_argument("--output", required=True, help="predictions parquet to write")
+    p.add_argument(
+        "--version",
+        type=int,
+        help="score with this registered version instead of the champion (it must be judged)",
+    )
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("monitor", help="compare the newest batch with the champion's profile")

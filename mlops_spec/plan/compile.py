@@ -162,15 +162,6 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
             )
         )
         last = "fairness"
-    steps.append(
-        Step(
-            "register",
-            "mlflow",
-            "log params, metrics, lineage, reports and the model; register it",
-            _items(registered_model=name, alias="challenger", retries=2),
-            depends_on=(last,),
-        )
-    )
     gate_rules = []
     for gate in spec.governance.gates:
         if isinstance(gate, ChampionGate):
@@ -194,9 +185,18 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
         Step(
             "governance",
             "mlflow",
-            "decide every gate and record each decision",
+            "decide every gate before registration, so no version exists without a verdict",
             guards=tuple(gate_rules),
-            depends_on=("register",),
+            depends_on=(last,),
+        )
+    )
+    steps.append(
+        Step(
+            "register",
+            "mlflow",
+            "log the model; register it with lineage, gate decisions and the verdict at once",
+            _items(registered_model=name, alias="challenger", retries=2),
+            depends_on=("governance",),
         )
     )
     promotion = spec.governance.promotion
@@ -207,7 +207,7 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
                 "prefect",
                 "pause for a reviewer's decision",
                 _items(timeout_s=promotion.approval_timeout),
-                depends_on=("governance",),
+                depends_on=("register",),
             )
         )
     steps.append(

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlops_spec.errors import RegistryError
 from mlops_spec.runtime.environment import prepare_environment
+from mlops_spec.runtime.gates import alias_refusal
 from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.settings import Settings
 
@@ -56,6 +57,12 @@ def rollback(model: str, alias: str, *, actor: str | None, reason: str) -> dict[
     if len(chain) < 2:
         raise RegistryError(f"{model}@{alias} (v{current}) has no previous {alias} to roll back to")
     previous = chain[-2]
+    refusal = alias_refusal("champion", mlflow_registry.get_version_tags(model, previous))
+    if refusal is not None:
+        raise RegistryError(
+            f"{model} v{previous} may not become {alias} again: {refusal}; promote another "
+            "version through a run instead"
+        )
     who = actor or getpass.getuser()
     with promotion_lock(model):
         event = mlflow_registry.promote(

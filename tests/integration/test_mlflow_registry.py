@@ -339,7 +339,7 @@ def test_unusable_tracking_uris_raise_registry_error(backend: Path, tmp_path: Pa
 
     corrupt = tmp_path / "corrupt.db"
     corrupt.write_bytes(b"this is not an sqlite database" * 100)
-    with pytest.raises(RegistryError, match="not an SQLite database"):
+    with pytest.raises(RegistryError, match="is corrupt: restore it from a backup"):
         reg.configure(f"sqlite:///{corrupt}", tmp_path / "art")
 
     with pytest.raises(RegistryError, match="in-memory"):

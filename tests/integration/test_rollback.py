@@ -54,7 +54,7 @@ def test_rollback_walks_back_through_champions(
                 registered_name="credit",
                 input_example=X,
                 pip_requirements=reg.pinned_requirements(),
-                tags={},
+                tags={"governance.verdict": "promote"},
             )
             reg.promote("credit", "champion", info.version, actor="flow", reason="gates passed")
     assert reg.get_alias_version("credit", "champion") == 3
@@ -87,3 +87,25 @@ def test_rollback_walks_back_through_champions(
     assert "the alias was moved outside mlops-spec" in capsys.readouterr().err
     assert main(["rollback", "no-such-model"]) == 1
     assert "has no 'champion' alias" in capsys.readouterr().err
+
+
+def test_rollback_refuses_a_previous_champion_whose_verdict_forbids_it(
+    state: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An alias moved by hand onto a version that failed its gates is never returned to."""
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = LogisticRegression(max_iter=500).fit(X.iloc[:, :3], y)
+    with reg.tracked_run("rollback-tests", "train") as run_id:
+        for verdict in ("keep-challenger", "promote"):
+            info = reg.log_and_register_model(
+                model,
+                run_id=run_id,
+                registered_name="refused",
+                input_example=X.iloc[:, :3],
+                pip_requirements=reg.pinned_requirements(),
+                tags={"governance.verdict": verdict},
+            )
+            reg.promote("refused", "champion", info.version, actor="test", reason="by hand")
+    assert main(["rollback", "refused"]) == 1
+    assert "v1 may not become champion again: it failed its gates" in capsys.readouterr().err
+    assert reg.get_alias_version("refused", "champion") == 2

@@ -43,7 +43,7 @@ def test_plan_order_and_guards(at_root: Settings) -> None:
     plan = compile_plan(load_spec("specs/adult_income.yaml", at_root))
     names = [step.name for step in plan.steps]
     assert names.index("check_constraints") < names.index("split") < names.index("tune")
-    assert names.index("register") < names.index("governance") < names.index("promote")
+    assert names.index("governance") < names.index("register") < names.index("promote")
     assert any(g.rule == "disparate_impact >= 0.8" for g in plan.step("fairness").guards)
     for step in plan.steps:
         assert all(dep in names[: names.index(step.name)] for dep in step.depends_on)
