@@ -457,8 +457,32 @@ def promote(
             f"{name}@{alias} moved from {seen} to {found} while v{to_version} was being judged",
             current=from_version,
         )
+    # Recorded before the move: a process killed in between leaves an event whose move never
+    # happened (from_version is still the alias; see ``applied_history``), never a moved alias
+    # with no event, which would make the history and every later rollback disagree with it.
+    event = record_promotion(name, alias, from_version, to_version, actor, reason, kind)
     set_alias(name, alias, to_version)
-    return record_promotion(name, alias, from_version, to_version, actor, reason, kind)
+    return event
+
+
+def applied_history(history: list[dict[str, Any]], current: int | None) -> list[dict[str, Any]]:
+    """``history`` without the moves that were recorded but never made.
+
+    ``promote`` records a move before making it, so a process killed in between leaves an
+    event whose alias change never happened: the next move (or, for the last one, the alias
+    itself) still starts from that event's ``from_version``. ``conflict`` events moved nothing
+    and are kept as they are.
+    """
+    moves = [i for i, e in enumerate(history) if e.get("kind", "promotion") != "conflict"]
+    dropped: set[int] = set()
+    for position, index in enumerate(moves):
+        event = history[index]
+        following = (
+            history[moves[position + 1]]["from_version"] if position + 1 < len(moves) else current
+        )
+        if following != event.get("to_version") and following == event.get("from_version"):
+            dropped.add(index)
+    return [e for i, e in enumerate(history) if i not in dropped]
 
 
 def _label(version: int | None) -> str:

@@ -47,7 +47,8 @@ def rollback(model: str, alias: str, *, actor: str | None, reason: str) -> dict[
             f"model {model!r} has no {alias!r} alias to roll back (check the name with "
             f"`mlops-spec audit {model}`)"
         )
-    chain = champion_chain(mlflow_registry.promotion_history(model, alias))
+    history = mlflow_registry.promotion_history(model, alias)
+    chain = champion_chain(mlflow_registry.applied_history(history, current))
     if not chain or chain[-1] != current:
         raise RegistryError(
             f"{model}@{alias} is v{current}, but its promotion history ends at "

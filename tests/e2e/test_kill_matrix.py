@@ -14,6 +14,7 @@ moment that holds the promotion lock goes last: its lease (60 s) is what the re-
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -25,7 +26,9 @@ from typing import Any
 import pytest
 from mlflow import MlflowClient
 
+from mlops_spec.adapters.mlflow_registry import applied_history
 from mlops_spec.runtime.gates import VERDICT_TAG, VERDICTS, AliasRole, alias_refusal
+from mlops_spec.runtime.rollback import champion_chain
 from tests.e2e.conftest import BIN, ROOT, variant
 from tests.support.prefect_server import PrefectServer
 
@@ -56,10 +59,10 @@ MOMENTS = [
     ),
     ("promote, after the governance.status tag", f"{REGISTRY}:set_version_tags", "after", 1),
     (
-        "promote, alias moved, lock held, history unwritten",
-        f"{REGISTRY}:record_promotion",
+        "promote, lock held, history recorded, alias not yet moved",
+        f"{REGISTRY}:set_alias",
         "before",
-        1,
+        2,  # the first call set the challenger alias
     ),
 ]
 KILL_AT = (sys.executable, "-m", "tests.support.kill_at")
@@ -93,6 +96,14 @@ def _registry_state(client: MlflowClient) -> dict[str, Any]:
         role: AliasRole = "champion" if alias == "champion" else "challenger"
         refusal = alias_refusal(role, versions[number])
         assert refusal is None, f"{alias} -> v{number}, which may not be {role}: {refusal}"
+    if "champion" in aliases:  # the history a rollback replays agrees with the alias
+        model_tags = client.get_registered_model(MODEL).tags
+        events = [
+            json.loads(v) for k, v in sorted(model_tags.items()) if k.startswith("promotion.")
+        ]
+        history = [e for e in events if e.get("alias") == "champion"]
+        chain = champion_chain(applied_history(history, aliases["champion"]))
+        assert chain and chain[-1] == aliases["champion"], (chain, aliases)
     return {"versions": sorted(versions), "aliases": aliases}
 
 

@@ -164,3 +164,22 @@ def test_audit_says_unjudged_and_what_a_verdict_allows() -> None:
     ]
     promoted = governance_lines(decision_tags(PASSED, PROMOTE))
     assert "  may be: champion or challenger" in promoted
+
+
+def test_applied_history_drops_moves_recorded_but_never_made() -> None:
+    """promote records a move, then makes it: a kill in between leaves an event whose alias
+    change never happened, and a rollback must not return to a version that never held it."""
+    from mlops_spec.adapters.mlflow_registry import applied_history
+    from mlops_spec.runtime.rollback import champion_chain
+
+    def move(a: int | None, b: int, kind: str = "promotion") -> dict[str, object]:
+        return {"from_version": a, "to_version": b, "kind": kind}
+
+    done = [move(None, 1), move(1, 2)]
+    assert applied_history(done, 2) == done
+    unfinished_last = [*done, move(2, 3)]
+    assert champion_chain(applied_history(unfinished_last, 2)) == [1, 2]
+    unfinished_inside = [*done, move(2, 3), move(2, 4, "conflict"), move(2, 5)]
+    assert champion_chain(applied_history(unfinished_inside, 5)) == [1, 2, 5]
+    # the alias moved behind mlops-spec's back (to v3): nothing is dropped, rollback refuses
+    assert applied_history(done, 3) == done
