@@ -34,7 +34,9 @@ def _cli(root: Path, server: PrefectServer, *args: str) -> subprocess.CompletedP
 def _frame_hash(root: Path, version: int) -> str:
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / '.mlops' / 'mlflow.db'}")
+    uri = f"sqlite:///{root / '.mlops' / 'mlflow.db'}"
+    # Both URIs: a registry URI another test set process-wide would win over the tracking one.
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     tags = client.get_model_version("penguin-species", str(version)).tags
     return tags["data.training_frame_sha256"]
 

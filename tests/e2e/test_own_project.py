@@ -144,7 +144,8 @@ def check_registry(project: Path, table: pd.DataFrame) -> None:
     from sklearn.metrics import roc_auc_score
 
     state = project / ".mlops"
-    client = MlflowClient(f"sqlite:///{state / 'mlflow.db'}")
+    uri = f"sqlite:///{state / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # not a global registry URI
     model = client.get_registered_model("breast_cancer")
     assert str(model.aliases.get("champion")) == "1"
     version = client.get_model_version("breast_cancer", "1")

@@ -76,7 +76,8 @@ def test_planted_secret_is_used_but_never_written(demo_data: Path, tmp_path: Pat
     assert "penguin-species v1: promoted" in run.stdout
 
     # The secret was really used: the version is registered on that server.
-    registry = MlflowClient(tracking_uri=f"sqlite:///{server.db}")
+    uri = f"sqlite:///{server.db}"
+    registry = MlflowClient(tracking_uri=uri, registry_uri=uri)
     assert [str(v.version) for v in registry.search_model_versions("name='penguin-species'")] == [
         "1"
     ]

@@ -56,7 +56,8 @@ def registry_state(tracking_db: Path) -> tuple[list[int], dict[str, int]]:
     """The model's version numbers and its aliases, read straight from MLflow."""
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{tracking_db}")
+    uri = f"sqlite:///{tracking_db}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # not a global registry URI
     versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{MODEL}'"))
     aliases = client.get_registered_model(MODEL).aliases
     return versions, {alias: int(version) for alias, version in aliases.items()}
