@@ -22,12 +22,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+
+from overhead import timed  # noqa: E402  (bench/ is on the path when run as a script)
 
 from mlops_spec.runtime.environment import QUIET  # noqa: E402
 
@@ -79,15 +80,6 @@ def env_for(state: Path) -> dict[str, str]:
         "MLOPS_SPEC_STATE_DIR": str(state),
         "MLOPS_SPEC_PREFECT_SERVER": "local",
     }
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
-    return elapsed
 
 
 def ours(state: Path, *args: str) -> float:
