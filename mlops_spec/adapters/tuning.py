@@ -367,6 +367,21 @@ def make_sampler(tuning: Tuning) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, constant_liar=tuning.parallelism > 1)
 
 
+class ThreadSafeHyperbandPruner(optuna.pruners.HyperbandPruner):
+    """Optuna's Hyperband builds its brackets lazily on the first ``prune`` call, and that
+    build is not atomic: a thread that reads the half-built budgets while another appends
+    fails with "This line should be unreachable" (optuna/optuna#3891). Parallel trials are
+    threads here, so ``prune`` is serialized; it is a few list reads, never a fit."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._prune_lock = threading.Lock()
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        with self._prune_lock:
+            return super().prune(study, trial)
+
+
 def make_pruner(tuning: Tuning) -> optuna.pruners.BasePruner:
     """Pruners for objectives that report about five steps (see ``fit_in_steps``).
 
@@ -378,7 +393,7 @@ def make_pruner(tuning: Tuning) -> optuna.pruners.BasePruner:
         startup = min(5, max(1, tuning.n_trials // 4))
         return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=1)
     if tuning.pruner is Pruner.hyperband:
-        return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
+        return ThreadSafeHyperbandPruner(min_resource=1, reduction_factor=3)
     if tuning.pruner is Pruner.successive_halving:
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     return optuna.pruners.NopPruner()
