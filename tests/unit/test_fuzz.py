@@ -18,8 +18,10 @@ Properties, through both `load_spec` and `mlops_spec.cli.main(["validate", path]
 * no YAML tag ever runs code: payloads that would create a marker file (checked to do so under
   `yaml.unsafe_load`) never create it.
 
-Example counts: 150 per test by default (the file runs in well under a minute on two cores);
-`MLOPS_FUZZ_EXAMPLES=10000` selects the nightly profile with that many examples per test.
+Example counts: 20 per test by default, so the five fuzzers together take a few seconds and
+stay inside the fast loop (`make check`); the known bad inputs below are replayed on every run
+whatever the count. The nightly size is `MLOPS_FUZZ_EXAMPLES=10000` (any count works), where the
+search has room to find new crashes.
 Failing examples are not saved (database=None) and Hypothesis' cache lives under the system temp
 folder, so the checkout stays clean; hypothesis prints the minimal input and a reproduce blob.
 """
@@ -83,9 +85,10 @@ LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): ")
 
 # Hypothesis keeps a cache (.hypothesis/) in the working directory; keep it out of the checkout.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mlops-spec-hypothesis")
+DEFAULT_EXAMPLES = 20
 settings.register_profile(
     "mlops-fuzz",
-    max_examples=150,
+    max_examples=int(os.environ.get("MLOPS_FUZZ_EXAMPLES") or DEFAULT_EXAMPLES),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     database=None,
@@ -93,14 +96,7 @@ settings.register_profile(
     # the explain phase re-runs every failing example under a tracer: minutes for no news here
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
 )
-settings.register_profile(
-    "mlops-fuzz-nightly",
-    parent=settings.get_profile("mlops-fuzz"),
-    max_examples=int(os.environ.get("MLOPS_FUZZ_EXAMPLES") or 150),
-)
-FUZZ = settings.get_profile(
-    "mlops-fuzz-nightly" if os.environ.get("MLOPS_FUZZ_EXAMPLES") else "mlops-fuzz"
-)
+FUZZ = settings.get_profile("mlops-fuzz")
 
 # ---------------------------------------------------------------------------------------------
 # the properties
