@@ -12,14 +12,21 @@ Specs are configuration under version control, so they hold no secrets: the load
 project's own connection settings (``is_connection_setting``: they may hold a password, and the
 runtime reads them itself), and for any value that is or contains a URL with a password
 (``has_url_password``), whatever the variable is called.
-This module imports nothing heavy; Prefect is imported only to load a block.
+
+This module imports nothing but the standard library, so the settings, the loader and the
+adapters can use it. Loading a block needs Prefect, which only the runtime imports: the runtime
+installs the loader (``use_block_loader``; see ``mlops_spec.runtime.secret_blocks``) before it
+reads a setting.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
+
+from mlops_spec.errors import StepError
 
 PREFECT_SECRET_PREFIX = "prefect-secret:"
 MASK = "***"
@@ -43,6 +50,9 @@ CONNECTION_SETTINGS = frozenset(
 )
 
 _known: set[str] = set()
+
+BlockLoader = Callable[[str], str]
+_block_loader: BlockLoader | None = None
 
 
 def looks_secret(variable: str) -> bool:
@@ -75,18 +85,33 @@ def remember_password(value: str) -> None:
         _known.add(password)
 
 
+def use_block_loader(loader: BlockLoader | None) -> None:
+    """Who loads a ``prefect-secret:<block>`` reference from now on (``None``: nobody).
+
+    Injected rather than imported: the loader needs Prefect, and this module sits below every
+    layer that must not import it.
+    """
+    global _block_loader
+    _block_loader = loader
+
+
 def resolve(value: str | None) -> str | None:
-    """A connection setting's value: a ``prefect-secret:<block>`` reference is loaded from
-    Prefect and its whole value masked from then on; of a plain value, only a URL password."""
+    """A connection setting's value: a ``prefect-secret:<block>`` reference is loaded by the
+    installed block loader and its whole value masked from then on; of a plain value, only a
+    URL password."""
     if value is None:
         return None
     if not value.startswith(PREFECT_SECRET_PREFIX):
         remember_password(value)  # the rest of a plain setting is not secret
         return value
-    from prefect.blocks.system import Secret
-
     block = value.removeprefix(PREFECT_SECRET_PREFIX)
-    loaded = str(Secret.load(block).get())  # type: ignore[union-attr]
+    if _block_loader is None:
+        raise StepError(
+            f"{PREFECT_SECRET_PREFIX}{block}: a Prefect Secret block is loaded only inside a run "
+            "(the runtime installs the loader with mlops_spec.runtime.secret_blocks."
+            "use_secret_blocks()); call that first, or set the value itself"
+        )
+    loaded = _block_loader(block)
     remember(loaded)  # a block's whole value is secret
     return loaded
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlops_spec.runtime.environment import prepare_environment
 from mlops_spec.runtime.gates import VERDICT_TAG, alias_refusal, is_unjudged
+from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.settings import Settings
 
 LINEAGE_PREFIXES = ("mlops_spec.", "git.", "data.", "feast.", "optuna.", "prefect.")
@@ -17,6 +18,7 @@ UNJUDGED_NOTE = (
 def audit_text(model: str, version_or_alias: str) -> str:
     settings = Settings()
     prepare_environment(settings)
+    use_secret_blocks()
     from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking
 
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)

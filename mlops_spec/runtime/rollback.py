@@ -16,6 +16,7 @@ from mlops_spec.errors import RegistryError
 from mlops_spec.runtime.environment import prepare_environment
 from mlops_spec.runtime.gates import alias_refusal
 from mlops_spec.runtime.promotion_lock import promotion_lock
+from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.settings import Settings
 
 
@@ -38,6 +39,7 @@ def rollback(model: str, alias: str, *, actor: str | None, reason: str) -> dict[
     """Point ``alias`` at the champion before the current one and record it; the event."""
     settings = Settings()
     prepare_environment(settings)
+    use_secret_blocks()
     from mlops_spec.adapters import mlflow_registry, mlflow_tracking
 
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)

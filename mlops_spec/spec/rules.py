@@ -4,14 +4,15 @@ Kept out of pydantic validators because a model validator can only report at the
 root, and a user needs the line of the offending key. Each rule returns
 ``(key path, message, hint)`` triples; the loader turns the key path into a file position.
 Everything here is decided from the spec alone (plus the committed estimator table): checks
-that need the entity file or the Feast repo live in ``mlops_spec.loader.project_checks``.
+that need the entity file or the Feast repo live in ``mlops_spec.loader.project_checks``. The
+estimator allow-list is project configuration, so the caller (the loader, from the settings)
+passes it in: the spec layer never reads settings, whose import loads pydantic-settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from mlops_spec.settings import DEFAULT_ALLOWED_ESTIMATORS
 from mlops_spec.spec.estimator_params import EstimatorInfo, known_estimator
 from mlops_spec.spec.governance import CANDIDATE_ALIAS
 from mlops_spec.spec.metrics import TASK_METRICS, Task, higher_is_better
@@ -26,7 +27,7 @@ Problem = tuple[Location, str, str | None]
 
 def semantic_problems(
     spec: TrainingPipeline,
-    allowed_estimators: frozenset[str] | None = None,
+    allowed_estimators: frozenset[str],
     estimator: EstimatorInfo | None = None,
 ) -> list[Problem]:
     """Every cross-section rule the spec breaks.
@@ -35,10 +36,9 @@ def semantic_problems(
     does, also for estimators outside the committed table); otherwise the committed table is
     used, and an estimator it does not list gets no parameter checks.
     """
-    allowed = allowed_estimators or frozenset(DEFAULT_ALLOWED_ESTIMATORS)
     info = estimator or known_estimator(spec.model.estimator)
     return [
-        *_estimator_problems(spec, allowed, info),
+        *_estimator_problems(spec, allowed_estimators, info),
         *_data_problems(spec),
         *_feature_problems(spec),
         *_split_problems(spec),
