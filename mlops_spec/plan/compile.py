@@ -1,11 +1,12 @@
-"""Compile a validated spec into its Plan: the ordered steps and the guards on each."""
+"""Compile a validated spec into its Plan: the ordered steps, the guards on each, and the
+retries and caching the runtime applies to each step's task."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mlops_spec.loader.load import LoadedSpec
-from mlops_spec.plan.model import Guard, Plan, Step
+from mlops_spec.plan.model import Cache, Guard, Plan, Step
 from mlops_spec.spec import ChampionGate, DataConstraint, TrainingPipeline
 
 _CHECKS = ("no_missing", "max_missing_fraction", "in_range", "min", "max", "in_set", "unique")
@@ -31,10 +32,17 @@ def study_name(spec: TrainingPipeline, content_hash: str) -> str:
     return f"{spec.metadata.name}-{content_hash[:12]}"
 
 
-def compile_plan(loaded: LoadedSpec) -> Plan:
-    spec = loaded.spec
-    name = spec.metadata.name
-    steps: list[Step] = [
+# Reading files and joining features meet I/O hiccups; the registry meets a locked or busy
+# backend. Retries apply to I/O and backend errors only (``runtime.retry_rules``).
+FEATURE_CACHE = Cache(
+    key="feature-inputs",
+    inputs="spec hash + entity rows + repo definitions + source data",
+    hours=12,
+)
+
+
+def _data_steps(spec: TrainingPipeline) -> list[Step]:
+    return [
         Step(
             "load_entities",
             "pandas",
@@ -46,6 +54,8 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
                 label=spec.data.label,
             ),
             guards=(Guard("entity_columns", "key, timestamp and label columns present"),),
+            retries=2,
+            retry_delay_s=1,
         ),
         Step(
             "retrieve_features",
@@ -55,11 +65,12 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
                 repo=spec.features.repo,
                 service=spec.features.service,
                 refs=list(spec.features.refs) if spec.features.refs else None,
-                cache_key="spec hash + entity rows + repo definitions + source data",
-                retries=2,
             ),
             guards=(Guard("row_count", "rows out == rows in"),),
             depends_on=("load_entities",),
+            retries=2,
+            retry_delay_s=2,
+            cache=FEATURE_CACHE,
         ),
         Step(
             "profile_data",
@@ -92,33 +103,36 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
             depends_on=("check_constraints",),
         ),
     ]
-    fit_after = "split"
-    if spec.tuning is not None:
-        tuning = spec.tuning
-        steps.append(
-            Step(
-                "tune",
-                "optuna",
-                "search hyper-parameters on a validation holdout",
-                _items(
-                    study=study_name(spec, loaded.content_hash),
-                    n_trials=tuning.n_trials,
-                    timeout_s=tuning.timeout,
-                    metric=tuning.metric,
-                    direction=spec.tuning_direction.value,
-                    sampler=tuning.sampler.value,
-                    pruner=tuning.pruner.value,
-                    parallelism=tuning.parallelism,
-                    seed=tuning.seed,
-                    max_failed_fraction=tuning.max_failed_fraction,
-                    search_space=sorted(tuning.search_space),
-                ),
-                guards=(Guard("failed_trials", f"failed share <= {tuning.max_failed_fraction}"),),
-                depends_on=("split",),
-            )
-        )
-        fit_after = "tune"
-    steps.append(
+
+
+def _tune_step(spec: TrainingPipeline, content_hash: str) -> Step | None:
+    tuning = spec.tuning
+    if tuning is None:
+        return None
+    return Step(
+        "tune",
+        "optuna",
+        "search hyper-parameters on a validation holdout",
+        _items(
+            study=study_name(spec, content_hash),
+            n_trials=tuning.n_trials,
+            timeout_s=tuning.timeout,
+            metric=tuning.metric,
+            direction=spec.tuning_direction.value,
+            sampler=tuning.sampler.value,
+            pruner=tuning.pruner.value,
+            parallelism=tuning.parallelism,
+            seed=tuning.seed,
+            max_failed_fraction=tuning.max_failed_fraction,
+            search_space=sorted(tuning.search_space),
+        ),
+        guards=(Guard("failed_trials", f"failed share <= {tuning.max_failed_fraction}"),),
+        depends_on=("split",),
+    )
+
+
+def _model_steps(spec: TrainingPipeline, after: str) -> list[Step]:
+    steps = [
         Step(
             "fit",
             "scikit-learn",
@@ -128,21 +142,18 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
                 params=dict(spec.model.params) or None,
                 tuned=spec.tuning is not None,
             ),
-            depends_on=(fit_after,),
-        )
-    )
-    steps.append(
+            depends_on=(after,),
+        ),
         Step(
             "evaluate",
             "scikit-learn",
             "test-set metrics for the task",
             _items(task=spec.model.task.value),
             depends_on=("fit",),
-        )
-    )
-    last = "evaluate"
-    if spec.constraints.fairness is not None:
-        fairness = spec.constraints.fairness
+        ),
+    ]
+    fairness = spec.constraints.fairness
+    if fairness is not None:
         steps.append(
             Step(
                 "fairness",
@@ -150,57 +161,56 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
                 "per-group rates on test predictions (segmented profiles)",
                 _items(sensitive=list(fairness.sensitive), min_group_size=fairness.min_group_size),
                 guards=tuple(
-                    Guard(
-                        "fairness_rule",
-                        f"{rule.metric.value}"
-                        + (f" >= {rule.min}" if rule.min is not None else "")
-                        + (f" <= {rule.max}" if rule.max is not None else ""),
-                    )
+                    Guard("fairness_rule", f"{rule.metric.value}{_bounds(rule.min, rule.max)}")
                     for rule in fairness.rules
                 ),
                 depends_on=("evaluate",),
             )
         )
-        last = "fairness"
-    gate_rules = []
+    return steps
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    return (f" >= {low}" if low is not None else "") + (f" <= {high}" if high is not None else "")
+
+
+def _gate_guards(spec: TrainingPipeline) -> tuple[Guard, ...]:
+    guards = []
     for gate in spec.governance.gates:
         if isinstance(gate, ChampionGate):
-            gate_rules.append(
-                Guard(
-                    "champion_gate",
-                    f"{gate.metric} regression vs champion "
-                    f"<= {gate.max_regression} (same test rows)",
-                )
-            )
+            rule = f"{gate.metric} regression vs champion <= {gate.max_regression} (same test rows)"
+            guards.append(Guard("champion_gate", rule))
         else:
-            bounds = (f" >= {gate.min}" if gate.min is not None else "") + (
-                f" <= {gate.max}" if gate.max is not None else ""
-            )
-            gate_rules.append(Guard("threshold_gate", f"{gate.metric}{bounds}"))
-    for key in spec.governance.required_metadata:
-        gate_rules.append(Guard("required_metadata", key))
+            guards.append(Guard("threshold_gate", f"{gate.metric}{_bounds(gate.min, gate.max)}"))
+    guards.extend(Guard("required_metadata", key) for key in spec.governance.required_metadata)
     if spec.constraints.fairness is not None:
-        gate_rules.append(Guard("fairness", "every fairness rule passes"))
-    steps.append(
+        guards.append(Guard("fairness", "every fairness rule passes"))
+    return tuple(guards)
+
+
+def _governance_steps(spec: TrainingPipeline, after: str) -> list[Step]:
+    promotion = spec.governance.promotion
+    approval = promotion.approval == "required"
+    steps = [
         Step(
             "governance",
             "mlflow",
             "decide every gate before registration, so no version exists without a verdict",
-            guards=tuple(gate_rules),
-            depends_on=(last,),
-        )
-    )
-    steps.append(
+            guards=_gate_guards(spec),
+            depends_on=(after,),
+            retries=1,
+        ),
         Step(
             "register",
             "mlflow",
             "log the model; register it with lineage, gate decisions and the verdict at once",
-            _items(registered_model=name, alias="challenger", retries=2),
+            _items(registered_model=spec.metadata.name, alias="challenger"),
             depends_on=("governance",),
-        )
-    )
-    promotion = spec.governance.promotion
-    if promotion.approval == "required":
+            retries=2,
+            retry_delay_s=2,
+        ),
+    ]
+    if approval:
         steps.append(
             Step(
                 "approval",
@@ -210,25 +220,32 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
                 depends_on=("register",),
             )
         )
+    reviewer = (Guard("approval", "a reviewer approved"),) if approval else ()
     steps.append(
         Step(
             "promote",
             "mlflow",
             f"move alias '{promotion.alias}' to the new version",
             _items(alias=promotion.alias, approval=promotion.approval),
-            guards=(Guard("all_gates", "every gate passed"),)
-            + (
-                (Guard("approval", "a reviewer approved"),)
-                if promotion.approval == "required"
-                else ()
-            ),
+            guards=(Guard("all_gates", "every gate passed"), *reviewer),
             depends_on=(steps[-1].name,),
         )
     )
+    return steps
+
+
+def compile_plan(loaded: LoadedSpec) -> Plan:
+    spec = loaded.spec
+    steps = _data_steps(spec)
+    tune = _tune_step(spec, loaded.content_hash)
+    if tune is not None:
+        steps.append(tune)
+    steps.extend(_model_steps(spec, after=steps[-1].name))
+    steps.extend(_governance_steps(spec, after=steps[-1].name))
     return Plan(
-        spec_name=name,
+        spec_name=spec.metadata.name,
         spec_path=loaded.display_path,
         content_hash=loaded.content_hash,
-        registered_model=name,
+        registered_model=spec.metadata.name,
         steps=tuple(steps),
     )

@@ -1,7 +1,8 @@
 """The plan: what a spec compiles to, as plain frozen data.
 
-Flows are built from a Plan, the CLI prints it, and tests compare it with golden files, so it
-must stay pure: no I/O, no heavy imports, deterministic order.
+The training flow runs a Plan step by step (``runtime.plan_runner``: each step name is one
+task, configured with the step's retries and cache), the CLI prints it, and tests compare it
+with golden files, so it must stay pure: no I/O, no heavy imports, deterministic order.
 """
 
 from __future__ import annotations
@@ -19,13 +20,29 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class Cache:
+    """A step whose result is kept and reused: ``key`` names the key rule the runtime applies
+    (and says what goes into it), ``hours`` how long a result stays valid."""
+
+    key: str
+    inputs: str
+    hours: int
+
+
+@dataclass(frozen=True)
 class Step:
+    """One task of the run. ``name`` is the step kind the runtime maps to its task; retries
+    and cache are applied to that task as written here, so the plan is what runs."""
+
     name: str
     library: str
     purpose: str
     settings: tuple[tuple[str, Any], ...] = ()
     guards: tuple[Guard, ...] = ()
     depends_on: tuple[str, ...] = ()
+    retries: int = 0
+    retry_delay_s: int = 0
+    cache: Cache | None = None
 
     def setting(self, key: str) -> Any:
         return dict(self.settings)[key]
@@ -38,6 +55,11 @@ class Step:
             "settings": dict(self.settings),
             "guards": [{"name": g.name, "rule": g.rule} for g in self.guards],
             "depends_on": list(self.depends_on),
+            "retries": self.retries,
+            "retry_delay_s": self.retry_delay_s,
+            "cache": None
+            if self.cache is None
+            else {"key": self.cache.key, "inputs": self.cache.inputs, "hours": self.cache.hours},
         }
 
 

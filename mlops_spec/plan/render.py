@@ -19,6 +19,12 @@ def render_text(plan: Plan) -> str:
         for key, value in step.settings:
             shown = json.dumps(value) if not isinstance(value, str) else value
             lines.append(f"      {key}: {shown}")
+        if step.retries:
+            every = f" (every {step.retry_delay_s} s)" if step.retry_delay_s else ""
+            lines.append(f"      retries: {step.retries}{every}")
+        if step.cache is not None:
+            cache = step.cache
+            lines.append(f"      cache: {cache.key} ({cache.inputs}), {cache.hours} h")
         for guard in step.guards:
             lines.append(f"      guard {guard.name}: {guard.rule}")
     return "\n".join(lines) + "\n"

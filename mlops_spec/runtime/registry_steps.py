@@ -45,7 +45,7 @@ class Judgement:
         return all(d.passed for d in self.decisions)
 
 
-@task(name="register", retries=2, retry_delay_seconds=2, **PLAIN)
+@task(name="register", **PLAIN)
 def register(
     loaded: LoadedSpec,
     model: Any,
@@ -58,7 +58,7 @@ def register(
     ``tags`` are the lineage and the gate decisions with their verdict: they travel with the
     registration call itself, so a version never exists without them (a process killed right
     after it leaves a judged version). Retries are safe because a failed attempt registers
-    nothing.
+    nothing (the plan's register step sets them).
     """
     name = loaded.spec.metadata.name
     info = mlflow_registry.log_and_register_model(
@@ -96,7 +96,7 @@ def champion_metrics(
     return champion, result.metrics, None
 
 
-@task(name="governance", retries=1, **PLAIN)
+@task(name="governance", **PLAIN)
 def governance(
     loaded: LoadedSpec,
     metrics: dict[str, float],

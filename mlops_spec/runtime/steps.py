@@ -1,50 +1,39 @@
 """The plan's steps as Prefect tasks. Each task calls one adapter and publishes its report.
 
-Tasks pass frames in memory (one process); only feature retrieval persists its result, so a
-re-run of an unchanged spec on unchanged entity rows and feature data skips the point-in-time
-join. No other task hashes its inputs (``NO_CACHE``): hashing large frames would cost more
-than it saves.
+Tasks are declared plain (no retries, no cache); ``configured`` gives a task the retries and
+cache its plan step names, so what the plan says is what runs. Tasks pass frames in memory
+(one process); only feature retrieval is cached by the plan, so a re-run of an unchanged spec
+on unchanged entity rows and feature data skips the point-in-time join. No other task hashes
+its inputs (``NO_CACHE``): hashing large frames would cost more than it saves.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import Task, get_run_logger, task
+from prefect.cache_policies import NO_CACHE, CachePolicy
 
 from mlops_spec.adapters import feast_store, mlflow_tracking
-from mlops_spec.errors import DataSourceError, FeatureJoinError, SpecError
+from mlops_spec.errors import DataSourceError
 from mlops_spec.loader import LoadedSpec
+from mlops_spec.plan import Step, compile_plan
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.lineage import file_sha256, tree_sha256
+from mlops_spec.runtime.retry_rules import retry_transient
 
 PLAIN: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
-
-def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry I/O hiccups, not missing files or broken joins: those fail the same way again."""
-    try:
-        state.result()
-    except (DataSourceError, FeatureJoinError, SpecError):
-        return False
-    except Exception:
-        return True
-    return False
+TaskT = TypeVar("TaskT", bound=Task[Any, Any])
 
 
-@task(
-    name="load_entities",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=_retry_unless_bad_input,
-    **PLAIN,
-)
+@task(name="load_entities", **PLAIN)
 def load_entities(loaded: LoadedSpec) -> tuple[pd.DataFrame, str]:
     """Read the entity rows and fingerprint the file they came from."""
     data = loaded.spec.data
@@ -79,21 +68,39 @@ def load_entities(loaded: LoadedSpec) -> tuple[pd.DataFrame, str]:
 _CACHE_KEY_PARTS = ("spec_hash", "entities_sha256", "repo_sha256", "sources_sha256")
 
 
-def _feature_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+def feature_cache_key(context: Any, parameters: dict[str, Any]) -> str:
     """Spec, entity rows, repo definitions and the sources' data: any change is a new key."""
     digest = hashlib.sha256("\0".join(parameters[name] for name in _CACHE_KEY_PARTS).encode())
     return f"features-{digest.hexdigest()[:32]}"
 
 
-@task(
-    name="retrieve_features",
-    retries=2,
-    retry_delay_seconds=2,
-    retry_condition_fn=_retry_unless_bad_input,
-    cache_key_fn=_feature_cache_key,
-    cache_expiration=timedelta(hours=12),
-    persist_result=True,
-)
+# The plan names a cache by its key rule; these are the rules the runtime knows.
+CACHE_KEYS: dict[str, Callable[[Any, dict[str, Any]], str]] = {
+    "feature-inputs": feature_cache_key,
+}
+
+
+def configured(step_task: TaskT, step: Step) -> TaskT:
+    """``step_task`` with the retries and cache of its plan ``step``: the one place where a
+    plan's settings become a task's options."""
+    if step.cache is None:
+        caching: dict[str, Any] = PLAIN
+    else:
+        caching = {
+            "cache_policy": CachePolicy.from_cache_key_fn(CACHE_KEYS[step.cache.key]),
+            "cache_expiration": timedelta(hours=step.cache.hours),
+            "persist_result": True,
+        }
+    options = step_task.with_options(
+        retries=step.retries,
+        retry_delay_seconds=step.retry_delay_s,
+        retry_condition_fn=retry_transient if step.retries else None,
+        **caching,
+    )
+    return options  # type: ignore[return-value]
+
+
+@task(name="retrieve_features", **PLAIN)
 def retrieve_features(
     repo: str,
     entities: pd.DataFrame,
@@ -121,18 +128,22 @@ def retrieve_features(
 
 
 def spec_features(
-    loaded: LoadedSpec, entities: pd.DataFrame, entities_sha256: str
+    loaded: LoadedSpec, entities: pd.DataFrame, entities_sha256: str, step: Step | None = None
 ) -> feast_store.RetrievedFeatures:
     """The spec's features (its service or refs) for entity rows, point-in-time; training,
-    monitoring and scoring all join through here, so they see features the same way."""
+    monitoring and scoring all join through here, so they see features the same way. The
+    retrieval runs as the plan's ``retrieve_features`` step says (the run passes its step;
+    scoring and monitoring compile the same one)."""
     spec = loaded.spec
+    if step is None:
+        step = compile_plan(loaded).step("retrieve_features")
     repo = loaded.resolve(spec.features.repo)
     refs = list(spec.features.refs) if spec.features.refs else None
     feast_store.apply_repo(repo)
     sources = feast_store.source_data_fingerprint(repo, service=spec.features.service, refs=refs)
     if sources is None:
         get_run_logger().info("a feature source cannot be fingerprinted; not reusing a cached join")
-    return retrieve_features(
+    return configured(retrieve_features, step)(
         str(repo),
         entities,
         service=spec.features.service,
