@@ -15,14 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from mlops_spec.adapters.feast_store import (
-    _feast_error,
-    _open_store,
-    _service_refs,
-    _views_for,
-    materialize,
-)
-from mlops_spec.errors import OnlineStoreUnavailable, StepError, UnservableEntityKey
+from mlops_spec.adapters.feast_store import materialize, open_store, requested_features
+from mlops_spec.errors import OnlineStoreUnavailable, UnservableEntityKey
 
 
 class OnlineFeatures:
@@ -34,13 +28,9 @@ class OnlineFeatures:
         if (service is None) == (refs is None):
             raise ValueError("give exactly one of service= or refs=")
         self.repo_path = repo_path
-        self._store = _open_store(repo_path)
-        try:
-            self._service = self._store.get_feature_service(service) if service else None
-            self.refs = _service_refs(self._service) if self._service else tuple(refs or ())
-            self.views = [view.name for view in _views_for(self._store, self.refs)]
-        except _feast_error() as exc:
-            raise StepError(f"feast definitions not found in {repo_path}: {exc}") from exc
+        self._store = open_store(repo_path)
+        self._service, self.refs, views = requested_features(self._store, repo_path, service, refs)
+        self.views = [view.name for view in views]
         self.columns = tuple(ref.split(":", 1)[1] for ref in self.refs)
         self._reopen = False
 
@@ -55,7 +45,7 @@ class OnlineFeatures:
         _check_keys(entity_rows)
         try:
             if self._reopen:
-                self._store = _open_store(self.repo_path)
+                self._store = open_store(self.repo_path)
                 self._service = (
                     self._store.get_feature_service(self._service.name) if self._service else None
                 )

@@ -68,7 +68,7 @@ def apply_repo(repo_path: Path) -> bool:
     from feast.diff.property_diff import TransitionType
     from feast.repo_operations import extract_objects_for_apply_delete
 
-    store = _open_store(repo_path)
+    store = open_store(repo_path)
     contents = _load_repo_contents(_resolve_repo(repo_path), store.config.project)
     for source in contents.data_sources:
         _check_source(source)
@@ -111,8 +111,8 @@ def retrieve_features(
     """
     if (service is None) == (refs is None):
         raise ValueError("give exactly one of service= or refs=")
-    store = _open_store(repo_path)
-    feature_service, feature_refs, views = _requested(store, repo_path, service, refs)
+    store = open_store(repo_path)
+    feature_service, feature_refs, views = requested_features(store, repo_path, service, refs)
     if not feature_refs:
         raise StepError("no features requested")
     for view in views:
@@ -148,7 +148,7 @@ def source_data_fingerprint(
     """
     if (service is None) == (refs is None):
         raise ValueError("give exactly one of service= or refs=")
-    _, _, views = _requested(_open_store(repo_path), repo_path, service, refs)
+    _, _, views = requested_features(open_store(repo_path), repo_path, service, refs)
     paths = [_local_file_source(view.batch_source) for view in views]
     if any(path is None for path in paths):
         return None
@@ -182,7 +182,7 @@ def materialize(
     repo_path: Path, start: datetime, end: datetime, *, views: Sequence[str] | None = None
 ) -> None:
     """Load feature values with event times in ``[start, end]`` into the online store."""
-    store = _open_store(repo_path)
+    store = open_store(repo_path)
     try:
         targets = [store.get_feature_view(name) for name in views] if views else None
         for view in targets or store.list_feature_views():
@@ -202,7 +202,10 @@ def _resolve_repo(repo_path: Path) -> Path:
     return repo
 
 
-def _open_store(repo_path: Path) -> FeatureStore:
+def open_store(repo_path: Path) -> FeatureStore:
+    """A ``FeatureStore`` on ``repo_path`` with the settings' online store, its state folders
+    made and its registry file checked (a ``StepError`` naming the repo otherwise): the one way
+    offline retrieval and online serving open a repo."""
     from feast import FeatureStore
 
     repo = _resolve_repo(repo_path)
@@ -410,10 +413,11 @@ def _check_source(source: Any) -> None:
 # --- retrieval ------------------------------------------------------------------------------
 
 
-def _requested(
+def requested_features(
     store: FeatureStore, repo_path: Path, service: str | None, refs: Sequence[str] | None
 ) -> tuple[Any, tuple[str, ...], list[Any]]:
-    """The feature service (or None), the feature refs and their views a request names."""
+    """The feature service (or None), the feature refs and their views a request names; a
+    name the repo does not define is a ``StepError`` naming the repo."""
     try:
         feature_service = store.get_feature_service(service) if service is not None else None
         feature_refs = (
