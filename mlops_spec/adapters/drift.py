@@ -160,51 +160,58 @@ def feature_drift(
     be trusted."""
     ks = _ks_scores(reference, batch)
     ref_columns, batch_columns = reference.get_columns(), batch.get_columns()
-    results = []
-    for name in features:
-        if name not in ref_columns:
-            continue
-        limit = (per_feature or {}).get(name, threshold)
-        ref_col, batch_col = ref_columns[name], batch_columns.get(name)
-        ref_rows = _rows(ref_col)
-        batch_rows = 0 if batch_col is None else _rows(batch_col)
-        distribution = ref_col.get_metric("distribution")
-        numeric = distribution is not None and not distribution.kll.value.is_empty()
-        shares = None
-        if batch_col is not None:
-            if numeric:
-                shares = numeric_shares(distribution, batch_col.get_metric("distribution"))
-            else:
-                shares = categorical_shares(
-                    _frequent(ref_col), _frequent(batch_col), ref_rows, batch_rows
-                )
-        if shares is None:
-            results.append(
-                FeatureDrift(
-                    name,
-                    "numeric" if numeric else "categorical",
-                    math.inf,
-                    math.inf if numeric else None,
-                    1.0,
-                    method,
-                    limit,
-                    ref_rows,
-                    batch_rows,
-                )
-            )
-            continue
-        expected, actual = shares
-        results.append(
-            FeatureDrift(
-                name,
-                "numeric" if numeric else "categorical",
-                psi(expected, actual),
-                ks.get(name) if numeric else None,
-                hellinger(expected, actual),
-                method,
-                limit,
-                ref_rows,
-                batch_rows,
-            )
+    return [
+        _one_feature(
+            name,
+            ref_columns[name],
+            batch_columns.get(name),
+            ks.get(name),
+            method=method,
+            threshold=(per_feature or {}).get(name, threshold),
         )
-    return results
+        for name in features
+        if name in ref_columns
+    ]
+
+
+def _one_feature(
+    name: str,
+    ref_col: Any,
+    batch_col: Any | None,
+    ks: float | None,
+    *,
+    method: str,
+    threshold: float,
+) -> FeatureDrift:
+    """A feature is numeric when the reference holds a distribution sketch for it; one the
+    batch lacks gets the worst score of every method rather than none, so it is drifted."""
+    ref_rows = _rows(ref_col)
+    batch_rows = 0 if batch_col is None else _rows(batch_col)
+    distribution = ref_col.get_metric("distribution")
+    numeric = distribution is not None and not distribution.kll.value.is_empty()
+    kind = "numeric" if numeric else "categorical"
+    shares = None
+    if batch_col is not None:
+        if numeric:
+            shares = numeric_shares(distribution, batch_col.get_metric("distribution"))
+        else:
+            shares = categorical_shares(
+                _frequent(ref_col), _frequent(batch_col), ref_rows, batch_rows
+            )
+    if shares is None:
+        worst_ks = math.inf if numeric else None
+        return FeatureDrift(
+            name, kind, math.inf, worst_ks, 1.0, method, threshold, ref_rows, batch_rows
+        )
+    expected, actual = shares
+    return FeatureDrift(
+        name,
+        kind,
+        psi(expected, actual),
+        ks if numeric else None,
+        hellinger(expected, actual),
+        method,
+        threshold,
+        ref_rows,
+        batch_rows,
+    )

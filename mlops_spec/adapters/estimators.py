@@ -163,7 +163,7 @@ def build_pipeline(
         full_params.setdefault("random_state", seed)
     family = _family(cls)
     if family == "tree" and cls.__name__.startswith("HistGradientBoosting"):
-        # Categorical columns come first in the transformed matrix (see below).
+        # Categorical columns come first in the transformed matrix (see _tree_transformers).
         full_params.setdefault("categorical_features", list(range(len(categorical))) or None)
     try:
         estimator = cls(**full_params)
@@ -171,58 +171,84 @@ def build_pipeline(
         raise StepError(f"cannot build {dotted} with params {full_params}: {exc}") from exc
     _check_task(dotted, estimator, task)
 
-    transformers: list[tuple[str, Any, list[str]]] = []
     if family == "tree":
-        if categorical:
-            max_bins = int(full_params.get("max_bins", 255))
-            encoder = OrdinalEncoder(
-                handle_unknown="use_encoded_value",
-                unknown_value=-1,
-                encoded_missing_value=-1,
-                # HistGradientBoosting refuses categoricals with more codes than bins.
-                max_categories=max_bins if cls.__name__.startswith("HistGradient") else None,
-            )
-            transformers.append(
-                ("categorical", Pipeline([("text", _text()), ("encode", encoder)]), categorical)
-            )
-        if numeric:
-            steps: list[tuple[str, Any]] = [("float", _float())]
-            if not get_tags(estimator).input_tags.allow_nan:
-                steps.append(("impute", SimpleImputer(strategy="median")))
-            transformers.append(("numeric", Pipeline(steps), numeric))
+        transformers = _tree_transformers(estimator, full_params, numeric, categorical)
     else:
-        if categorical:
-            transformers.append(
-                (
-                    "categorical",
-                    Pipeline(
-                        [
-                            ("text", _text()),
-                            ("impute", SimpleImputer(strategy="most_frequent")),
-                            ("encode", OneHotEncoder(handle_unknown="ignore")),
-                        ]
-                    ),
-                    categorical,
-                )
-            )
-        if numeric:
-            transformers.append(
-                (
-                    "numeric",
-                    Pipeline(
-                        [
-                            ("float", _float()),
-                            ("impute", SimpleImputer(strategy="median")),
-                            ("scale", StandardScaler()),
-                        ]
-                    ),
-                    numeric,
-                )
-            )
+        transformers = _scaled_transformers(numeric, categorical)
     if not transformers:
         raise StepError("no feature columns: a model needs at least one numeric or categorical")
     preprocess = ColumnTransformer(transformers, remainder="drop")
     return Pipeline([(PREPROCESS_STEP, preprocess), (MODEL_STEP, estimator)])
+
+
+_Transformers = list[tuple[str, Any, list[str]]]
+
+
+def _tree_transformers(
+    estimator: BaseEstimator,
+    full_params: Mapping[str, Any],
+    numeric: list[str],
+    categorical: list[str],
+) -> _Transformers:
+    """Trees split on ordinal codes and need no scaling; missing numbers are imputed only for
+    the trees that cannot route NaN themselves. Categoricals come first, so their positions
+    are ``0..len(categorical)-1`` for HistGradientBoosting's ``categorical_features``."""
+    transformers: _Transformers = []
+    if categorical:
+        max_bins = int(full_params.get("max_bins", 255))
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=-1,
+            encoded_missing_value=-1,
+            # HistGradientBoosting refuses categoricals with more codes than bins.
+            max_categories=max_bins
+            if type(estimator).__name__.startswith("HistGradient")
+            else None,
+        )
+        transformers.append(
+            ("categorical", Pipeline([("text", _text()), ("encode", encoder)]), categorical)
+        )
+    if numeric:
+        steps: list[tuple[str, Any]] = [("float", _float())]
+        if not get_tags(estimator).input_tags.allow_nan:
+            steps.append(("impute", SimpleImputer(strategy="median")))
+        transformers.append(("numeric", Pipeline(steps), numeric))
+    return transformers
+
+
+def _scaled_transformers(numeric: list[str], categorical: list[str]) -> _Transformers:
+    """Linear models, neighbours and the like are sensitive to scale and cannot read codes as
+    order: one-hot categoricals, standardized numbers, every gap imputed."""
+    transformers: _Transformers = []
+    if categorical:
+        transformers.append(
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("text", _text()),
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("encode", OneHotEncoder(handle_unknown="ignore")),
+                    ]
+                ),
+                categorical,
+            )
+        )
+    if numeric:
+        transformers.append(
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("float", _float()),
+                        ("impute", SimpleImputer(strategy="median")),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            )
+        )
+    return transformers
 
 
 def _text() -> FunctionTransformer:

@@ -61,6 +61,7 @@ from mlops_spec.errors import PromotionConflict, RegistryError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from mlflow.models.model import ModelInfo
 
 __all__ = [
     "PARAM_VALUE_LIMIT",
@@ -238,20 +239,49 @@ def log_and_register_model(
         RegistryError: untrusted types, or the backend/artifact store failed.
     """
     trusted = trusted_types_for(model, extra_prefixes=extra_trusted_prefixes)
+    str_tags = {str(k): str(v) for k, v in tags.items()}
+    info = _log_model(
+        model,
+        run_id=run_id,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        tags=str_tags,
+        trusted=trusted,
+    )
+    number = _register_version(registered_name, info, run_id=run_id, tags=str_tags)
+    return ModelVersionInfo(
+        name=registered_name,
+        version=number,
+        run_id=run_id,
+        model_uri=f"models:/{registered_name}/{number}",
+        model_id=str(info.model_id),
+        trusted_types=tuple(trusted),
+    )
+
+
+def _log_model(
+    model: Any,
+    *,
+    run_id: str,
+    input_example: pd.DataFrame,
+    pip_requirements: Sequence[str],
+    tags: dict[str, str],
+    trusted: list[str],
+) -> ModelInfo:
+    """The LoggedModel, created in the run's own experiment (see ``log_and_register_model``
+    for why it is explicit), then the skops artifact with its signature logged into it."""
     example = input_example.head(_EXAMPLE_ROWS)
     predictions, predict_fn = _predict_for_signature(model, example)
     signature = infer_signature(example, predictions)
-    str_tags = {str(k): str(v) for k, v in tags.items()}
     experiment_id = experiment_id_of_run(run_id)
-
     with backend_call(f"log the model of run {run_id}"):
         logged = mlflow.initialize_logged_model(
             name=_MODEL_ARTIFACT_NAME,
             source_run_id=run_id,
             experiment_id=experiment_id,
-            tags=str_tags,
+            tags=tags,
         )
-        info = mlflow.sklearn.log_model(
+        info: ModelInfo = mlflow.sklearn.log_model(
             model,
             name=_MODEL_ARTIFACT_NAME,
             run_id=run_id,
@@ -263,7 +293,14 @@ def log_and_register_model(
             skops_trusted_types=trusted,
             pyfunc_predict_fn=predict_fn,
         )
+    return info
 
+
+def _register_version(
+    registered_name: str, info: ModelInfo, *, run_id: str, tags: dict[str, str]
+) -> int:
+    """A new version of ``registered_name`` (created on first use) with its tags in the same
+    ``create_model_version`` call, so no version exists without them."""
     with backend_call(f"register a version of {registered_name!r}"):
         mlflow_client = client()
         try:
@@ -275,18 +312,10 @@ def log_and_register_model(
             registered_name,
             source=info.model_uri,
             run_id=run_id,
-            tags=str_tags,
+            tags=tags,
             model_id=info.model_id,
         )
-    number = int(version.version)
-    return ModelVersionInfo(
-        name=registered_name,
-        version=number,
-        run_id=run_id,
-        model_uri=f"models:/{registered_name}/{number}",
-        model_id=str(info.model_id),
-        trusted_types=tuple(trusted),
-    )
+    return int(version.version)
 
 
 def load_model(uri: str) -> Any:

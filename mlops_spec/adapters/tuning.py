@@ -189,6 +189,35 @@ def tune(
         raise StepError(f"direction must be 'maximize' or 'minimize', not '{direction}'")
     _check_search_space(tuning)
     storage = open_storage(storage_url)
+    study = _open_study(study_name, storage, tuning, direction)
+    fail_orphaned_trials(study, storage)
+    existing = study.get_trials(deepcopy=False)
+    done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in existing)
+    remaining = tuning.n_trials - done
+    guard = _FailureGuard(tuning.max_failed_fraction)
+    if remaining > 0:
+        _optimize(
+            study,
+            _wrap(objective_fn, tuning, trial_attrs or {}),
+            tuning,
+            remaining,
+            guard,
+            show_progress,
+        )
+    if guard.exceeded():
+        raise StepError(
+            f"{guard.failed} of {guard.finished} trials of study '{study_name}' failed, more than "
+            f"max_failed_fraction={tuning.max_failed_fraction}; first failure: "
+            f"{_error_of(study, guard.first_failure)}"
+        )
+    return _result(study, study_name, storage_url, direction, guard.finished)
+
+
+def _open_study(
+    study_name: str, storage: optuna.storages.BaseStorage, tuning: Tuning, direction: str
+) -> optuna.Study:
+    """Create the study or load the existing one, which must optimize in the same direction:
+    resuming it the other way would rank every earlier trial backwards."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study = optuna.create_study(
@@ -206,35 +235,35 @@ def tune(
             f"study '{study_name}' already exists and {study.direction.name.lower()}s; "
             f"it cannot be resumed to {direction}: use another study name"
         )
-    fail_orphaned_trials(study, storage)
-    existing = study.get_trials(deepcopy=False)
-    done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in existing)
-    remaining = tuning.n_trials - done
-    guard = _FailureGuard(tuning.max_failed_fraction)
-    if remaining > 0:
-        previous_verbosity = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        try:
-            study.optimize(
-                _wrap(objective_fn, tuning, trial_attrs or {}),
-                n_trials=remaining,
-                timeout=tuning.timeout,
-                n_jobs=tuning.parallelism,
-                catch=(Exception,),
-                # Several workers may share the study (an RDB storage): together they stop at
-                # n_trials finished trials, not n_trials each.
-                callbacks=[guard, MaxTrialsCallback(tuning.n_trials, states=_FINISHED)],
-                show_progress_bar=show_progress,
-            )
-        finally:
-            optuna.logging.set_verbosity(previous_verbosity)
-    if guard.exceeded():
-        raise StepError(
-            f"{guard.failed} of {guard.finished} trials of study '{study_name}' failed, more than "
-            f"max_failed_fraction={tuning.max_failed_fraction}; first failure: "
-            f"{_error_of(study, guard.first_failure)}"
+    return study
+
+
+def _optimize(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    tuning: Tuning,
+    remaining: int,
+    guard: _FailureGuard,
+    show_progress: bool,
+) -> None:
+    """Run up to ``remaining`` trials with Optuna's per-trial INFO lines silenced (the progress
+    bar and the report say more), restoring the caller's verbosity afterwards."""
+    previous_verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=tuning.timeout,
+            n_jobs=tuning.parallelism,
+            catch=(Exception,),
+            # Several workers may share the study (an RDB storage): together they stop at
+            # n_trials finished trials, not n_trials each.
+            callbacks=[guard, MaxTrialsCallback(tuning.n_trials, states=_FINISHED)],
+            show_progress_bar=show_progress,
         )
-    return _result(study, study_name, storage_url, direction, guard.finished)
+    finally:
+        optuna.logging.set_verbosity(previous_verbosity)
 
 
 def _wrap(
@@ -432,11 +461,7 @@ def make_objective(
     Pass the study's ``parallelism`` so concurrent fits share the cores (``threads_per_trial``)
     instead of each starting one OpenMP thread per core.
     """
-    if metric not in TASK_METRICS[task]:
-        raise StepError(
-            f"metric '{metric}' is not produced for {task.value}; "
-            f"choose one of {', '.join(TASK_METRICS[task])}"
-        )
+    _check_metric(metric, task)
     cls = resolve_estimator(estimator, allowed)
     check_params(estimator, [*base_params, *search_space], cls)
     numeric, categorical = split_columns(train, features)
@@ -468,3 +493,12 @@ def make_objective(
         return value
 
     return objective
+
+
+def _check_metric(metric: str, task: Task) -> None:
+    """A metric the task does not produce would fail every trial alike: refuse it up front."""
+    if metric not in TASK_METRICS[task]:
+        raise StepError(
+            f"metric '{metric}' is not produced for {task.value}; "
+            f"choose one of {', '.join(TASK_METRICS[task])}"
+        )

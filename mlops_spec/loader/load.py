@@ -141,6 +141,27 @@ class _Loading:
         self, written: str, where: Position, key: Path_, chain: tuple[Path, ...]
     ) -> tuple[dict[str, Any], dict[Path_, Position]]:
         """Load a policy and what it extends, merged in order; empty on any problem."""
+        full = self._policy_file(written, where, key, chain)
+        if full is None:
+            return {}, {}
+        parsed = self.document(full)
+        if parsed is None:
+            return {}, {}
+        data, positions = dict(parsed.data), dict(parsed.positions)
+        shown = self.sources[-1]
+        self._check_policy_keys(data, positions, shown)
+        data.pop("apiVersion", None)
+        extends = data.pop("extends", [])
+        merged, merged_positions = self._parents(extends, positions, shown, (*chain, full))
+        merged = deep_merge(merged, {k: v for k, v in data.items() if k in POLICY_KEYS})
+        merged_positions.update({p: pos for p, pos in positions.items() if p and p[0] in data})
+        return merged, merged_positions
+
+    def _policy_file(
+        self, written: str, where: Position, key: Path_, chain: tuple[Path, ...]
+    ) -> Path | None:
+        """The policy's absolute path, or None once the reason it cannot be read is recorded:
+        outside the project, already on the chain of extends (a cycle), or not a file."""
         full = self.inside_root(written)
         if full is None:
             self.add(
@@ -149,11 +170,11 @@ class _Loading:
                 f"policy '{written}' is outside the project root or not a usable path",
                 "keep policies inside the project",
             )
-            return {}, {}
+            return None
         if full in chain:
             cycle = " --> ".join(_display(p, self.root) for p in (*chain, full))
             self.add(where, key, f"policy cycle: {cycle}", "remove one of the extends")
-            return {}, {}
+            return None
         try:
             found = full.is_file()
         except (OSError, ValueError):
@@ -165,12 +186,14 @@ class _Loading:
                 f"policy file '{written}' not found",
                 "check the path; it is relative to the project root",
             )
-            return {}, {}
-        parsed = self.document(full)
-        if parsed is None:
-            return {}, {}
-        data, positions = dict(parsed.data), dict(parsed.positions)
-        shown = self.sources[-1]
+            return None
+        return full
+
+    def _check_policy_keys(
+        self, data: dict[str, Any], positions: dict[Path_, Position], shown: str
+    ) -> None:
+        """A policy holds only what a policy may set, so a typo in one is not silently lost;
+        ``kind`` is taken out of ``data`` once checked."""
         for name in data:
             if name not in POLICY_KEYS:
                 self.add(
@@ -187,8 +210,12 @@ class _Loading:
                 ("kind",),
                 f"a policy file must have kind: Policy, not '{kind}'",
             )
-        data.pop("apiVersion", None)
-        extends = data.pop("extends", [])
+
+    def _parents(
+        self, extends: Any, positions: dict[Path_, Position], shown: str, chain: tuple[Path, ...]
+    ) -> tuple[dict[str, Any], dict[Path_, Position]]:
+        """The policies named by ``extends`` (one path or a list), merged in order, so a later
+        parent overrides an earlier one and the policy itself overrides them all."""
         parents = [extends] if isinstance(extends, str) else extends
         merged: dict[str, Any] = {}
         merged_positions: dict[Path_, Position] = {}
@@ -202,13 +229,9 @@ class _Loading:
         for index, parent in enumerate(parents):
             parent_key: Path_ = ("extends",) if isinstance(extends, str) else ("extends", index)
             parent_where = positions.get(parent_key, Position(shown, 1, 1))
-            parent_data, parent_positions = self.policy(
-                parent, parent_where, parent_key, (*chain, full)
-            )
+            parent_data, parent_positions = self.policy(parent, parent_where, parent_key, chain)
             merged = deep_merge(merged, parent_data)
             merged_positions.update(parent_positions)
-        merged = deep_merge(merged, {k: v for k, v in data.items() if k in POLICY_KEYS})
-        merged_positions.update({p: pos for p, pos in positions.items() if p and p[0] in data})
         return merged, merged_positions
 
 
@@ -233,38 +256,11 @@ def load_spec(
     if parsed is None:
         raise SpecError(state.issues)
     shown = state.sources[0]
-    data: dict[str, Any] = parsed.data
     positions = dict(parsed.positions)
-    governance = data.get("governance")
-    if isinstance(governance, dict) and isinstance(governance.get("policy"), str):
-        key: Path_ = ("governance", "policy")
-        policy_data, policy_positions = state.policy(
-            governance["policy"],
-            positions.get(key, Position(shown, 1, 1)),
-            key,
-            (spec_path.resolve(),),
-        )
-        data = deep_merge(policy_data, data)
-        for policy_path, pos in policy_positions.items():
-            positions.setdefault(policy_path, pos)
+    data = _with_policy(state, parsed.data, positions, spec_path.resolve())
     if state.issues:
         raise SpecError(state.issues)
-    context = {
-        "allowed_estimators": settings.allowed_estimators,
-        "allow_outside_root": settings.allow_paths_outside_root,
-    }
-    try:
-        spec = TrainingPipeline.model_validate(data, context=context)
-    except ValidationError as exc:
-        raise SpecError(
-            issues_from_validation(
-                exc,
-                root=TrainingPipeline,
-                data=data,
-                positions=positions,
-                file=shown,
-            )
-        ) from None
+    spec = _validate(data, positions, shown, settings)
     for problem_path, message, hint in _spec_problems(spec, settings, check_data):
         pos = position_of(problem_path, positions, Position(shown, 1, 1))
         state.add(pos, problem_path, message, hint)
@@ -278,6 +274,49 @@ def load_spec(
         content_hash=content_hash(spec),
         sources=tuple(state.sources),
     )
+
+
+def _with_policy(
+    state: _Loading, data: dict[str, Any], positions: dict[Path_, Position], spec_file: Path
+) -> dict[str, Any]:
+    """The spec merged over its ``governance.policy``, the spec winning; ``positions`` gains
+    the policy's positions for keys only the policy sets, so their errors point there."""
+    governance = data.get("governance")
+    if not (isinstance(governance, dict) and isinstance(governance.get("policy"), str)):
+        return data
+    key: Path_ = ("governance", "policy")
+    policy_data, policy_positions = state.policy(
+        governance["policy"],
+        positions.get(key, Position(state.sources[0], 1, 1)),
+        key,
+        (spec_file,),
+    )
+    for policy_path, pos in policy_positions.items():
+        positions.setdefault(policy_path, pos)
+    merged: dict[str, Any] = deep_merge(policy_data, data)
+    return merged
+
+
+def _validate(
+    data: dict[str, Any], positions: dict[Path_, Position], shown: str, settings: Settings
+) -> TrainingPipeline:
+    """The pydantic models, with pydantic's errors mapped back onto the YAML positions."""
+    context = {
+        "allowed_estimators": settings.allowed_estimators,
+        "allow_outside_root": settings.allow_paths_outside_root,
+    }
+    try:
+        return TrainingPipeline.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise SpecError(
+            issues_from_validation(
+                exc,
+                root=TrainingPipeline,
+                data=data,
+                positions=positions,
+                file=shown,
+            )
+        ) from None
 
 
 def _spec_problems(spec: TrainingPipeline, settings: Settings, check_data: bool) -> list[Problem]:

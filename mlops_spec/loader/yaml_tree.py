@@ -65,70 +65,64 @@ def parse_yaml(text: str, file: str, env: dict[str, str] | None = None) -> Parse
     """Parse one YAML document safely, interpolating ``${VAR}`` and ``${VAR:-default}``."""
     env = dict(os.environ) if env is None else env
     result = ParsedYaml(data=None)
-    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
-        size_mb = len(text.encode("utf-8", errors="replace")) / 1e6
-        result.problems.append(
-            YamlProblem(
-                Position(file, 1, 1),
-                (),
-                f"file is {size_mb:.1f} MB; a spec may be at most 1 MB",
-                "a spec describes a pipeline; keep data in data files",
-            )
-        )
-        return result
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        parts = [part for part in (exc.context, exc.problem) if part]
-        message = "invalid YAML: " + ", ".join(parts)
-        hint = (
-            "indent with spaces, not tabs"
-            if "\\t" in str(exc) or "\t" in str(exc.problem)
-            else None
-        )
-        result.problems.append(YamlProblem(Position(file, line, col), (), message, hint))
-        return result
-    except yaml.reader.ReaderError as exc:  # a control character: locate it in the text
-        before = text[: exc.position]
-        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
-        result.problems.append(
-            YamlProblem(
-                Position(file, line, col),
-                (),
-                f"invalid YAML: control character {exc.character!r} is not allowed",
-                "remove it, or write it as an escape inside double quotes",
-            )
-        )
-        return result
-    except yaml.YAMLError as exc:
-        flat = " ".join(str(exc).split())
-        result.problems.append(YamlProblem(Position(file, 1, 1), (), f"invalid YAML: {flat}"))
-        return result
-    except RecursionError:
-        result.problems.append(
-            YamlProblem(
-                Position(file, 1, 1),
-                (),
-                "the document is nested too deeply to read",
-                f"a spec needs at most {MAX_DEPTH} levels",
-            )
-        )
-        return result
-    if root is None:
-        result.problems.append(
-            YamlProblem(
-                Position(file, 1, 1),
-                (),
-                "the file is empty",
-                "start from `mlops-spec init NAME`",
-            )
-        )
+    root = _compose(text, file)
+    if isinstance(root, YamlProblem):
+        result.problems.append(root)
         return result
     builder = _Builder(file, env, result)
     result.data = builder.build(root, (), 0)
     return result
+
+
+def _compose(text: str, file: str) -> Node | YamlProblem:
+    """PyYAML's node tree, or the one problem that stops reading: every way the text can fail
+    to be a document ends as a located problem, never as PyYAML's exception."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
+        size_mb = len(text.encode("utf-8", errors="replace")) / 1e6
+        return YamlProblem(
+            Position(file, 1, 1),
+            (),
+            f"file is {size_mb:.1f} MB; a spec may be at most 1 MB",
+            "a spec describes a pipeline; keep data in data files",
+        )
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        return _syntax_problem(exc, file)
+    except yaml.reader.ReaderError as exc:  # a control character: locate it in the text
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        return YamlProblem(
+            Position(file, line, col),
+            (),
+            f"invalid YAML: control character {exc.character!r} is not allowed",
+            "remove it, or write it as an escape inside double quotes",
+        )
+    except yaml.YAMLError as exc:
+        flat = " ".join(str(exc).split())
+        return YamlProblem(Position(file, 1, 1), (), f"invalid YAML: {flat}")
+    except RecursionError:
+        return YamlProblem(
+            Position(file, 1, 1),
+            (),
+            "the document is nested too deeply to read",
+            f"a spec needs at most {MAX_DEPTH} levels",
+        )
+    if root is None:
+        return YamlProblem(
+            Position(file, 1, 1), (), "the file is empty", "start from `mlops-spec init NAME`"
+        )
+    return root
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> YamlProblem:
+    """PyYAML's context and problem in one line, at its mark; tabs get the usual fix."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    parts = [part for part in (exc.context, exc.problem) if part]
+    message = "invalid YAML: " + ", ".join(parts)
+    hint = "indent with spaces, not tabs" if "\\t" in str(exc) or "\t" in str(exc.problem) else None
+    return YamlProblem(Position(file, line, col), (), message, hint)
 
 
 class _Builder:
