@@ -27,6 +27,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
+from mlops_spec.adapters import prediction
 from mlops_spec.errors import StepError
 from mlops_spec.spec.metrics import TASK_METRICS, Task
 
@@ -34,30 +35,22 @@ NAN = float("nan")
 
 
 def predict_for_evaluation(model: Any, X: Any, task: Task) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return ``(y_pred, y_score)`` for ``evaluate``.
+    """Return ``(y_pred, y_score)`` for ``evaluate``, from the prediction function scoring and
+    serving use (``prediction.predict``), so the metrics describe the answers users get.
 
     ``y_score`` is the positive-class probability for binary tasks and the full probability
     matrix (columns in ``model.classes_`` order) for multiclass. Estimators without
     ``predict_proba`` (SGD with hinge loss, for example) give ``decision_function`` values
     instead: ranking metrics stay valid, log loss becomes ``nan``. Regression has no score.
     """
-    y_pred = np.asarray(model.predict(X))
+    answers = prediction.predict(model, X, task)
+    y_pred = answers[prediction.PREDICTION].to_numpy()
     if task is Task.regression:
         return y_pred, None
-    if _has(model, "predict_proba"):
-        proba = np.asarray(model.predict_proba(X), dtype=float)
+    proba = prediction.class_probabilities(answers)
+    if proba is not None:
         return y_pred, proba[:, 1] if task is Task.binary_classification else proba
-    if _has(model, "decision_function"):
-        return y_pred, np.asarray(model.decision_function(X), dtype=float)
-    return y_pred, None
-
-
-def _has(model: Any, method: str) -> bool:
-    # Pipelines and SGD expose predict_proba conditionally: hasattr runs the availability check.
-    try:
-        return hasattr(model, method)
-    except Exception:
-        return False
+    return y_pred, prediction.decision_scores(model, X)
 
 
 def evaluate(

@@ -27,13 +27,14 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from mlops_spec.errors import DataSourceError, StepError
+from mlops_spec.errors import StepError
 from mlops_spec.loader import load_spec
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.gates import alias_refusal, is_unjudged
 from mlops_spec.runtime.prediction_log import log_path, read_log
 from mlops_spec.runtime.promotion_lock import promotion_lock
+from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.settings import Settings
 from mlops_spec.spec.sections import CanaryRules
 
@@ -140,15 +141,9 @@ def judge(
 
 
 def _outcomes(path: Path, keys: list[str], label: str) -> dict[tuple[Any, ...], Any]:
-    import pandas as pd
+    from mlops_spec.adapters import data_files
 
-    try:
-        frame = pd.read_parquet(path, columns=[*keys, label])
-    except FileNotFoundError:
-        raise DataSourceError(f"{path}: outcomes file not found") from None
-    except Exception as exc:
-        why = f"{type(exc).__name__}: {exc}"
-        raise DataSourceError(f"{path}: cannot read outcomes ({why})") from None
+    frame = data_files.read_frame(path, columns=[*keys, label], what="outcomes")
     records = frame.to_dict(orient="records")
     return {_entity_id({k: row[k] for k in keys}): row[label] for row in records}
 
@@ -170,6 +165,7 @@ def canary(spec_path: str, outcomes_path: str | None = None) -> dict[str, Any]:
         raise StepError(f"{loaded.display_path}: serving.mode is not canary; nothing to decide")
     from mlops_spec.adapters import mlflow_registry, mlflow_tracking
 
+    use_secret_blocks()
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
     name, alias = spec.metadata.name, spec.governance.promotion.alias
     champion = mlflow_registry.get_alias_version(name, alias)

@@ -16,21 +16,26 @@ import glob
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking
+from mlops_spec.adapters import data_files, mlflow_audit, mlflow_registry, mlflow_tracking
 from mlops_spec.errors import DataSourceError, StepError
 from mlops_spec.events import ALERT_EVENT, DRIFT_EVENT, model_resource_id
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.runtime import reports, steps
 from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.lineage import file_sha256
+from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.settings import Settings
+from mlops_spec.spec.operations import Drift
+
+if TYPE_CHECKING:
+    from mlops_spec.adapters.drift import FeatureDrift
 
 REFERENCE_ARTIFACT = "profiles/reference_profile.bin"
 
@@ -50,13 +55,7 @@ def newest_batch(loaded: LoadedSpec, override: str | None) -> Path:
 
 
 def _read_batch(path: Path, needed: list[str]) -> pd.DataFrame:
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:
-        raise DataSourceError(f"{path}: cannot read parquet ({type(exc).__name__})") from None
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise DataSourceError(f"{path}: batch lacks column(s) {missing}")
+    frame = data_files.read_frame(path, required=needed, what="batch")
     if frame.empty:
         raise DataSourceError(f"{path}: the batch has no rows")
     return frame
@@ -70,9 +69,6 @@ def _run_name() -> str:
 @flow(name="mlops-spec-monitor", flow_run_name=_run_name, log_prints=True)
 def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
     """Compare the newest batch with the champion's reference; report; emit on drift."""
-    from mlops_spec.adapters import plots, whylogs_profiling
-    from mlops_spec.adapters.drift import feature_drift
-
     logger = get_run_logger()
     protect_logs()
     settings = Settings()
@@ -85,98 +81,31 @@ def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
     batch_path = newest_batch(loaded, batch)
     entities = _read_batch(batch_path, [*spec.data.entity_keys, spec.data.timestamp])
 
+    use_secret_blocks()
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
-    alias = spec.governance.promotion.alias
-    if mlflow_registry.get_alias_version(name, alias) is None:
-        raise StepError(f"{name} has no {alias!r} version to monitor yet: train and promote one")
-    champion = mlflow_audit.describe_version(name, alias)
-    if champion.run_id is None:
-        raise StepError(f"{name}@{alias} (v{champion.version}) has no training run to compare with")
-
+    champion = _champion(name, spec.governance.promotion.alias)
     retrieved = steps.spec_features(loaded, entities, file_sha256(batch_path))
     features = [c for c in retrieved.feature_columns if c != spec.data.label]
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow_audit.download_artifact(champion.run_id, REFERENCE_ARTIFACT, Path(tmp))
-        reference = whylogs_profiling.read_profile(local)
-        batch_view = whylogs_profiling.profile_frame(retrieved.frame[features])
-        batch_profile = whylogs_profiling.write_profile(batch_view, Path(tmp) / "batch.bin")
-        results = feature_drift(
-            reference,
-            batch_view,
-            features,
-            method=monitoring.drift.method.value,
-            threshold=monitoring.drift.threshold,
-            per_feature=monitoring.drift.features,
-        )
-        drifted = [r.feature for r in results if r.drifted]
-        records = [r.to_record() for r in results]
-        with mlflow_registry.tracked_run(
-            name,
-            str(flow_run.name or "monitor"),
-            {
-                "mlops_spec.kind": "monitoring",
-                "mlops_spec.spec_hash": loaded.content_hash,
-                "monitoring.batch": str(batch_path),
-                "monitoring.batch_sha256": file_sha256(batch_path),
-                "monitoring.champion_version": str(champion.version),
-                "monitoring.drifted": ",".join(drifted),
-                "prefect.flow_run_id": str(flow_run.id or ""),
-            },
-        ) as run_id:
-            mlflow_tracking.log_metrics(
-                run_id,
-                {
-                    f"drift.{r.feature}.{key}": value
-                    for r in results
-                    for key, value in (("psi", r.psi), ("ks", r.ks), ("hellinger", r.hellinger))
-                    if value is not None and value != float("inf")
-                }
-                | {"drift.features_drifted": float(len(drifted))},
-            )
-            mlflow_tracking.log_dict(run_id, {"features": records}, "reports/drift.json")
-            figure = plots.drift_figure(
-                [r.feature for r in results],
-                [r.score if r.score is not None else 0.0 for r in results],
-                [r.threshold for r in results],
-                monitoring.drift.method.value,
-            )
-            mlflow_tracking.log_figure(run_id, figure, "reports/drift.png")
-            mlflow_tracking.log_artifact_file(run_id, batch_profile, "profiles")
-
-    verdict = f"drift in {', '.join(drifted)}" if drifted else "no drift"
-    reports.table(
-        name,
-        "drift",
-        records,
-        f"{monitoring.drift.method.value} per feature vs v{champion.version}",
+    results, run_id = _measure_drift(
+        loaded, monitoring.drift, champion, batch_path, retrieved.frame[features]
     )
-    reports.markdown(
+    drifted = [r.feature for r in results if r.drifted]
+    records = [r.to_record() for r in results]
+    verdict = f"drift in {', '.join(drifted)}" if drifted else "no drift"
+    _publish(
         name,
-        "drift-summary",
-        f"# {name}: {verdict}\n\n"
-        f"batch `{batch_path.name}` ({len(entities)} rows) against the reference profile of "
-        f"champion v{champion.version}; method {monitoring.drift.method.value}, threshold "
-        f"{monitoring.drift.threshold} (per feature: {dict(monitoring.drift.features) or 'none'});"
-        f" MLflow run `{run_id}`\n\n" + reports.markdown_table(records),
-        "the newest batch compared with the champion's training profile",
+        monitoring.drift,
+        champion.version,
+        batch_path,
+        len(entities),
+        records,
+        verdict,
+        run_id,
     )
     event = None
     if drifted:
         event = DRIFT_EVENT if monitoring.on_drift == "retrain" else ALERT_EVENT
-        emit_event(
-            event=event,
-            resource={
-                "prefect.resource.id": model_resource_id(name),
-                "prefect.resource.name": name,
-                "mlops-spec.spec_path": loaded.display_path,
-            },
-            payload={
-                "drifted": drifted,
-                "batch": str(batch_path),
-                "champion_version": champion.version,
-                "mlflow_run_id": run_id,
-            },
-        )
+        _emit(event, loaded, champion.version, batch_path, drifted, run_id)
         logger.warning("%s: %s; emitted %s", name, verdict, event)
     else:
         logger.info("%s: %s", name, verdict)
@@ -189,3 +118,151 @@ def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
         "mlflow_run_id": run_id,
         "features": records,
     }
+
+
+def _champion(name: str, alias: str) -> mlflow_audit.VersionRecord:
+    """The version to compare with: the alias's, which must have a training run (the
+    reference profile is one of its artifacts)."""
+    if mlflow_registry.get_alias_version(name, alias) is None:
+        raise StepError(f"{name} has no {alias!r} version to monitor yet: train and promote one")
+    champion = mlflow_audit.describe_version(name, alias)
+    if champion.run_id is None:
+        raise StepError(f"{name}@{alias} (v{champion.version}) has no training run to compare with")
+    return champion
+
+
+def _measure_drift(
+    loaded: LoadedSpec,
+    drift: Drift,
+    champion: mlflow_audit.VersionRecord,
+    batch_path: Path,
+    frame: pd.DataFrame,
+) -> tuple[list[FeatureDrift], str]:
+    """Each feature's drift from the champion's reference profile to the batch, recorded as an
+    MLflow monitoring run; with that run's id. The profiles live in a temporary folder only
+    until MLflow has them."""
+    from mlops_spec.adapters import whylogs_profiling
+    from mlops_spec.adapters.drift import feature_drift
+
+    assert champion.run_id is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow_audit.download_artifact(champion.run_id, REFERENCE_ARTIFACT, Path(tmp))
+        reference = whylogs_profiling.read_profile(local)
+        batch_view = whylogs_profiling.profile_frame(frame)
+        batch_profile = whylogs_profiling.write_profile(batch_view, Path(tmp) / "batch.bin")
+        results = feature_drift(
+            reference,
+            batch_view,
+            list(frame.columns),
+            method=drift.method.value,
+            threshold=drift.threshold,
+            per_feature=drift.features,
+        )
+        run_id = _log_monitoring_run(
+            loaded, drift, champion.version, batch_path, results, batch_profile
+        )
+    return results, run_id
+
+
+def _log_monitoring_run(
+    loaded: LoadedSpec,
+    drift: Drift,
+    champion_version: int,
+    batch_path: Path,
+    results: list[FeatureDrift],
+    batch_profile: Path,
+) -> str:
+    """The MLflow monitoring run: drift metrics per feature, ``reports/drift.json``, a plot and
+    the batch profile; its run id."""
+    from mlops_spec.adapters import plots
+
+    drifted = [r.feature for r in results if r.drifted]
+    with mlflow_registry.tracked_run(
+        loaded.spec.metadata.name,
+        str(flow_run.name or "monitor"),
+        {
+            "mlops_spec.kind": "monitoring",
+            "mlops_spec.spec_hash": loaded.content_hash,
+            "monitoring.batch": str(batch_path),
+            "monitoring.batch_sha256": file_sha256(batch_path),
+            "monitoring.champion_version": str(champion_version),
+            "monitoring.drifted": ",".join(drifted),
+            "prefect.flow_run_id": str(flow_run.id or ""),
+        },
+    ) as run_id:
+        mlflow_tracking.log_metrics(
+            run_id,
+            {
+                f"drift.{r.feature}.{key}": value
+                for r in results
+                for key, value in (("psi", r.psi), ("ks", r.ks), ("hellinger", r.hellinger))
+                if value is not None and value != float("inf")
+            }
+            | {"drift.features_drifted": float(len(drifted))},
+        )
+        records = [r.to_record() for r in results]
+        mlflow_tracking.log_dict(run_id, {"features": records}, "reports/drift.json")
+        figure = plots.drift_figure(
+            [r.feature for r in results],
+            [r.score if r.score is not None else 0.0 for r in results],
+            [r.threshold for r in results],
+            drift.method.value,
+        )
+        mlflow_tracking.log_figure(run_id, figure, "reports/drift.png")
+        mlflow_tracking.log_artifact_file(run_id, batch_profile, "profiles")
+    return run_id
+
+
+def _publish(
+    name: str,
+    drift: Drift,
+    champion_version: int,
+    batch_path: Path,
+    rows: int,
+    records: list[dict[str, Any]],
+    verdict: str,
+    run_id: str,
+) -> None:
+    """The Prefect artifacts: the drift table, and a summary of what was compared with what."""
+    reports.table(
+        name,
+        "drift",
+        records,
+        f"{drift.method.value} per feature vs v{champion_version}",
+    )
+    reports.markdown(
+        name,
+        "drift-summary",
+        f"# {name}: {verdict}\n\n"
+        f"batch `{batch_path.name}` ({rows} rows) against the reference profile of "
+        f"champion v{champion_version}; method {drift.method.value}, threshold "
+        f"{drift.threshold} (per feature: {dict(drift.features) or 'none'});"
+        f" MLflow run `{run_id}`\n\n" + reports.markdown_table(records),
+        "the newest batch compared with the champion's training profile",
+    )
+
+
+def _emit(
+    event: str,
+    loaded: LoadedSpec,
+    champion_version: int,
+    batch_path: Path,
+    drifted: list[str],
+    run_id: str,
+) -> None:
+    """The Prefect event a retraining trigger (``on_drift: retrain``) or an alert reacts to."""
+    name = loaded.spec.metadata.name
+    emit_event(
+        event=event,
+        resource={
+            "prefect.resource.id": model_resource_id(name),
+            "prefect.resource.name": name,
+            "mlops-spec.spec_path": loaded.display_path,
+        },
+        payload={
+            "drifted": drifted,
+            "batch": str(batch_path),
+            "champion_version": champion_version,
+            "mlflow_run_id": run_id,
+        },
+    )

@@ -10,7 +10,6 @@ monitoring.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +19,20 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking
-from mlops_spec.errors import DataSourceError, StepError
+from mlops_spec.adapters import (
+    data_files,
+    mlflow_audit,
+    mlflow_registry,
+    mlflow_tracking,
+    prediction,
+)
+from mlops_spec.errors import StepError
 from mlops_spec.loader import load_spec
 from mlops_spec.runtime import reports, steps
 from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.gates import AliasRole, alias_refusal
 from mlops_spec.runtime.lineage import file_sha256
+from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.settings import Settings
 
 
@@ -38,43 +44,12 @@ def _run_name() -> str:
 def check_input(source: Path, keys: list[str], shown: str) -> list[str]:
     """Fail early, naming the file, when the input is missing, unreadable or lacks a key.
 
-    Only the parquet schema is read, so the CLI can call this before a flow run starts.
+    Only the file's schema is read, so the CLI can call this before a flow run starts.
     """
-    import pyarrow.parquet as pq
-
-    if not source.is_file():
-        raise DataSourceError(f"{shown}: input file not found")
-    try:
-        columns = set(pq.read_schema(source).names)
-    except Exception as exc:
-        raise DataSourceError(f"{shown}: cannot read parquet ({type(exc).__name__})") from None
-    missing = [c for c in keys if c not in columns]
-    if missing:
-        raise DataSourceError(f"{shown}: input lacks entity column(s) {missing}")
+    data_files.require_columns(
+        source, keys, what="input", shown=shown, required_as="entity column(s)"
+    )
     return keys
-
-
-def predictions(model: Any, X: pd.DataFrame) -> pd.DataFrame:
-    """``prediction`` (a label or a value) plus ``proba_<class>`` for probabilistic classifiers:
-    the same outputs the registered model's signature describes."""
-    out = pd.DataFrame({"prediction": model.predict(X)}, index=X.index)
-    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
-        probabilities = model.predict_proba(X)
-        for i, label in enumerate(model.classes_):
-            out[f"proba_{label}"] = probabilities[:, i]
-    return out
-
-
-def _write_parquet_atomic(frame: pd.DataFrame, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def scoring_version(name: str, alias: str, version: int | None) -> mlflow_audit.VersionRecord:
@@ -112,8 +87,11 @@ def _publish(
             [
                 {"output": column, "mean": float(scored[column].mean())}
                 for column in scored.columns
-                if column.startswith("proba_")
-                or (column == "prediction" and pd.api.types.is_numeric_dtype(scored[column]))
+                if column.startswith(prediction.PROBA_PREFIX)
+                or (
+                    column == prediction.PREDICTION
+                    and pd.api.types.is_numeric_dtype(scored[column])
+                )
             ]
         ),
         "batch scoring with a registered version",
@@ -124,7 +102,7 @@ def _log_scoring_run(
     name: str, version: int, X: pd.DataFrame, scored: pd.DataFrame, source: Path, target: Path
 ) -> str:
     """An MLflow scoring run with a whylogs profile of inputs and predictions (for monitoring);
-    the output parquet is written inside it, so a failed run leaves no file. Its run id."""
+    the output file is written inside it, so a failed run leaves no file. Its run id."""
     from mlops_spec.adapters import whylogs_profiling
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +124,7 @@ def _log_scoring_run(
         ) as run_id:
             mlflow_tracking.log_metrics(run_id, {"scoring.rows": float(len(scored))})
             mlflow_tracking.log_artifact_file(run_id, profile, "profiles")
-            _write_parquet_atomic(scored, target)
+            data_files.write_frame(scored, target)
     return run_id
 
 
@@ -165,15 +143,17 @@ def score(
     source = loaded.resolve(input_path)
     target = loaded.resolve(output_path)
     keys = check_input(source, [*spec.data.entity_keys, spec.data.timestamp], input_path)
-    entities = pd.read_parquet(source)
+    entities = data_files.read_frame(source, what="input", shown=input_path)
 
+    use_secret_blocks()
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
     champion = scoring_version(name, alias, version)
     model = mlflow_registry.load_model(f"models:/{name}/{champion.version}")
     retrieved = steps.spec_features(loaded, entities[keys], file_sha256(source))
     features = list(getattr(model, "feature_names_in_", retrieved.feature_columns))
     X = retrieved.frame[features]
-    scored = pd.concat([entities[keys].reset_index(drop=True), predictions(model, X)], axis=1)
+    answers = prediction.predict(model, X, spec.model.task)
+    scored = pd.concat([entities[keys].reset_index(drop=True), answers], axis=1)
     scored["model_name"] = name
     scored["model_version"] = champion.version
     scored["model_run_id"] = champion.run_id

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops_spec.adapters import mlflow_registry
+from mlops_spec.adapters import mlflow_registry, prediction
 from mlops_spec.adapters.feast_online import OnlineFeatures
 from mlops_spec.errors import OnlineStoreUnavailable, RegistryError
 from mlops_spec.runtime.gates import AliasRole, alias_refusal
+from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.sections import Serving
 
 
@@ -156,9 +157,11 @@ def predict_entities(
     features: OnlineFeatures,
     serving: Serving,
     counters: Counters,
+    task: Task | None = None,
 ) -> list[dict[str, Any]]:
     """Features from the online store, then the routed model's answer for each entity, with
-    the other model's answer alongside (for the log only)."""
+    the other model's answer alongside (for the log only). ``task`` is the spec's (the
+    prediction function then gives probabilities only for classification)."""
     started = time.perf_counter()
     counters.count(requests=1)
     store = "ok"
@@ -175,8 +178,8 @@ def predict_entities(
         if missing.any():
             raise UnknownEntities([e for e, m in zip(entities, missing, strict=True) if m])
     champion, candidate = slots.current()
-    champion_out = _predict(champion, online)
-    candidate_out = _predict(candidate, online) if candidate else None
+    champion_out = _predict(champion, online, task)
+    candidate_out = _predict(candidate, online, task) if candidate else None
     canary = serving.mode == "canary" and candidate is not None
     elapsed_ms = (time.perf_counter() - started) * 1000
     results = []
@@ -204,13 +207,17 @@ def predict_entities(
     return results
 
 
-def _predict(loaded: LoadedModel, online: pd.DataFrame) -> list[dict[str, Any]]:
+def _predict(loaded: LoadedModel, online: pd.DataFrame, task: Task | None) -> list[dict[str, Any]]:
+    """One answer per row, from the prediction function batch scoring uses, as JSON-ready
+    values: the label (or value), and the probability of each class by its name."""
     X = online.reindex(columns=list(loaded.columns)) if loaded.columns else online
     X = X.astype({c: object for c in X.columns if X[c].isna().all()})
-    labels = loaded.model.predict(X)
-    out: list[dict[str, Any]] = [{"prediction": _plain(label)} for label in labels]
-    if hasattr(loaded.model, "predict_proba") and hasattr(loaded.model, "classes_"):
-        probabilities = loaded.model.predict_proba(X)
+    answers = prediction.predict(loaded.model, X, task)
+    out: list[dict[str, Any]] = [
+        {"prediction": _plain(label)} for label in answers[prediction.PREDICTION]
+    ]
+    probabilities = prediction.class_probabilities(answers)
+    if probabilities is not None:
         classes = [str(_plain(c)) for c in loaded.model.classes_]
         for row, p in zip(out, probabilities, strict=True):
             row["probabilities"] = {c: float(v) for c, v in zip(classes, p, strict=True)}

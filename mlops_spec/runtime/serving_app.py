@@ -13,22 +13,26 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException
 from pydantic import ConfigDict, Field, StrictInt, StrictStr, create_model
 
-from mlops_spec.adapters import mlflow_tracking
+from mlops_spec.adapters import data_files, mlflow_tracking
 from mlops_spec.adapters.feast_online import OnlineFeatures
 from mlops_spec.errors import OnlineStoreUnavailable, UnservableEntityKey
 from mlops_spec.loader import LoadedSpec, load_spec
 from mlops_spec.runtime.prediction_log import PredictionLog, log_path
+from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.runtime.serving import Counters, ModelSlots, UnknownEntities, predict_entities
 from mlops_spec.settings import Settings
+from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.sections import Serving
 
 MAX_ENTITIES = 1000
+INT64_MAX = 2**63 - 1  # the widest integer an online store's key can hold
 
 
 def online_features(loaded: LoadedSpec) -> OnlineFeatures:
@@ -44,80 +48,55 @@ def _key_fields(loaded: LoadedSpec, keys: list[str]) -> dict[str, Any]:
     """Each entity key's JSON type, from the entity file the model was trained on; integers
     within the range of the file's integer type (int64 when unknown), so an id no store could
     hold is a 422 naming the field."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(loaded.resolve(loaded.spec.data.entities))
-    except (OSError, pa.ArrowException):
-        schema = None
+    ranges = data_files.integer_ranges(loaded.resolve(loaded.spec.data.entities)) or {}
     fields: dict[str, Any] = {}
     for key in keys:
-        index = schema.get_field_index(key) if schema is not None else -1
-        field_type = schema.field(index).type if schema is not None and index >= 0 else None
-        if field_type is not None and pa.types.is_integer(field_type):
-            bounds = np.iinfo(field_type.to_pandas_dtype())
-            low, high = int(bounds.min), min(int(bounds.max), int(np.iinfo(np.int64).max))
-            fields[key] = (Annotated[StrictInt, Field(ge=low, le=high)], ...)
+        if key in ranges:
+            low, high = ranges[key]
+            fields[key] = (Annotated[StrictInt, Field(ge=low, le=min(high, INT64_MAX))], ...)
         else:
             fields[key] = (StrictStr, ...)
     return fields
 
 
-def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    loaded = load_spec(spec_path, settings)
-    spec = loaded.spec
-    serving = spec.serving or Serving()
-    name = spec.metadata.name
-    keys = (
-        [spec.data.entity_key]
-        if isinstance(spec.data.entity_key, str)
-        else list(spec.data.entity_key)
-    )
-    mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
-    features = online_features(loaded)
-    slots = ModelSlots(
-        name,
-        spec.governance.promotion.alias,
-        serving.candidate_alias if serving.mode != "champion" else None,
-    )
-    slots.refresh()
-    log = PredictionLog(log_path(settings.state, name))
-    counters = Counters()
-    stop = threading.Event()
-
+def _request_model(loaded: LoadedSpec, keys: list[str]) -> Any:
+    """The body ``POST /predict`` accepts: 1 to ``MAX_ENTITIES`` entities, each exactly the
+    spec's entity keys with their types, so a bad request is a 422 naming the field."""
     entity_model: Any = create_model(
         "Entity", __config__=ConfigDict(extra="forbid"), **_key_fields(loaded, keys)
     )
-    request_model: Any = create_model(
+    return create_model(
         "PredictRequest",
         entities=(list[entity_model], Field(min_length=1, max_length=MAX_ENTITIES)),
     )
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        slots.watch(serving.reload_seconds, stop)
-        yield
-        stop.set()
 
-    app = FastAPI(
-        title=f"{name} predictions",
-        description=f"{spec.metadata.description} Served by mlops-spec ({serving.mode}).",
-        lifespan=lifespan,
-    )
+@dataclass
+class _Service:
+    """What the endpoints share: the spec's serving rules, the models, the features, the log."""
 
-    def predict(request: Any) -> dict[str, Any]:
+    name: str
+    task: Task
+    serving: Serving
+    slots: ModelSlots
+    features: OnlineFeatures
+    log: PredictionLog
+    counters: Counters = field(default_factory=Counters)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def predict(self, request: Any) -> dict[str, Any]:
+        """The answers for the request's entities, each logged; store, key and unknown-entity
+        failures become the HTTP errors the spec and the request call for."""
         entities = [entity.model_dump() for entity in request.entities]
         try:
             rows = predict_entities(
-                name=name,
+                name=self.name,
                 entities=entities,
-                slots=slots,
-                features=features,
-                serving=serving,
-                counters=counters,
+                slots=self.slots,
+                features=self.features,
+                serving=self.serving,
+                counters=self.counters,
+                task=self.task,
             )
         except OnlineStoreUnavailable as exc:
             raise HTTPException(
@@ -132,39 +111,88 @@ def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
                 "(run `mlops-spec serve --materialize`)",
             ) from None
         at = datetime.now(UTC).isoformat()
-        log.append([_log_record(row, at) for row in rows])
+        self.log.append([_log_record(row, at) for row in rows])
         return {
-            "model": name,
+            "model": self.name,
             "predictions": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
         }
 
-    def counted() -> dict[str, Any]:
-        with counters.lock:
-            return {
-                "requests": counters.requests,
-                "predictions": counters.predictions,
-                "store_unavailable": counters.store_unavailable,
-                "routes": dict(counters.routes),
+    def health(self) -> dict[str, Any]:
+        champion, candidate = self.slots.current()
+        with self.counters.lock:
+            counted = {
+                "requests": self.counters.requests,
+                "predictions": self.counters.predictions,
+                "store_unavailable": self.counters.store_unavailable,
+                "routes": dict(self.counters.routes),
             }
-
-    def health() -> dict[str, Any]:
-        champion, candidate = slots.current()
         return {
             "status": "ok",
-            "model": name,
-            "mode": serving.mode,
+            "model": self.name,
+            "mode": self.serving.mode,
             "champion_version": champion.version,
             "candidate_version": candidate.version if candidate else None,
-            "canary_percent": serving.canary_percent,
-            "on_store_unavailable": serving.on_store_unavailable,
-            "reloads": slots.reloads,
-            "last_reload_error": slots.last_error,
-            **counted(),
+            "canary_percent": self.serving.canary_percent,
+            "on_store_unavailable": self.serving.on_store_unavailable,
+            "reloads": self.slots.reloads,
+            "last_reload_error": self.slots.last_error,
+            **counted,
         }
+
+
+def _start_service(loaded: LoadedSpec, settings: Settings) -> _Service:
+    """Connect to MLflow and the online store and load the versions that answer first."""
+    spec = loaded.spec
+    serving = spec.serving or Serving()
+    use_secret_blocks()
+    mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
+    features = online_features(loaded)
+    slots = ModelSlots(
+        spec.metadata.name,
+        spec.governance.promotion.alias,
+        serving.candidate_alias if serving.mode != "champion" else None,
+    )
+    slots.refresh()
+    return _Service(
+        name=spec.metadata.name,
+        task=spec.model.task,
+        serving=serving,
+        slots=slots,
+        features=features,
+        log=PredictionLog(log_path(settings.state, spec.metadata.name)),
+    )
+
+
+def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    loaded = load_spec(spec_path, settings)
+    spec = loaded.spec
+    keys = (
+        [spec.data.entity_key]
+        if isinstance(spec.data.entity_key, str)
+        else list(spec.data.entity_key)
+    )
+    service = _start_service(loaded, settings)
+    request_model = _request_model(loaded, keys)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.slots.watch(service.serving.reload_seconds, service.stop)
+        yield
+        service.stop.set()
+
+    app = FastAPI(
+        title=f"{service.name} predictions",
+        description=f"{spec.metadata.description} Served by mlops-spec ({service.serving.mode}).",
+        lifespan=lifespan,
+    )
+
+    def predict(request: Any) -> dict[str, Any]:
+        return service.predict(request)
 
     predict.__annotations__["request"] = request_model  # what FastAPI validates against
     app.add_api_route("/predict", predict, methods=["POST"], summary="Predict for entity keys")
-    app.add_api_route("/health", health, methods=["GET"], summary="Versions and counters")
+    app.add_api_route("/health", service.health, methods=["GET"], summary="Versions and counters")
     return app
 
 
