@@ -17,8 +17,6 @@ ALLOWED = {
     ("mlops_spec/cli.py", "build_parser"),  # being split by another change
     ("mlops_spec/plan/compile.py", "_data_steps"),  # being split by another change
     ("mlops_spec/runtime/model_steps.py", "tune"),  # being split by another change
-    ("mlops_spec/runtime/monitoring.py", "monitor"),  # being split by another change
-    ("mlops_spec/runtime/serving_app.py", "create_app"),  # being split by another change
 }
 
 
