@@ -6,8 +6,7 @@ Every failure a user can cause or meet is one of these, so the CLI can print one
     MlopsSpecError
     ├── SpecError              the spec (or a policy it extends) is invalid; carries SpecIssues
     ├── RunStopped             a run ended by a rule the spec declares: an outcome, not a crash
-    │   ├── ConstraintsFailed  data constraints failed before training
-    │   └── GatesFailed        governance gates refused promotion (a version may still exist)
+    │   └── ConstraintsFailed  data constraints failed before training
     ├── StepError              a step could not do its work (I/O, missing data, a library error)
     │   ├── DataSourceError    a data file is missing, unreadable or has the wrong columns
     │   ├── FeatureJoinError   feature retrieval lost or added rows
@@ -15,7 +14,12 @@ Every failure a user can cause or meet is one of these, so the CLI can print one
     │   │   └── PromotionConflict  the alias moved after the gates judged against it
     │   ├── OnlineStoreUnavailable  the Feast online store could not be read
     │   └── StateUnwritable    the state folder is read-only or its disk is full
+    ├── ProjectError           `init --project` or `features add` cannot write what was asked
+    │                          (defined in ``mlops_spec.project``)
     └── UnservableEntityKey    a served entity key no store could hold (also a ValueError)
+
+Failed gates are not an error: the version is registered as challenger with its verdict, and
+``run`` exits 0 (the outcome says why it was not promoted).
 
 An ``OSError`` for a full, read-only or forbidden disk that a library raises on its own is
 turned into one line by ``disk_problem``.
@@ -67,10 +71,6 @@ class RunStopped(MlopsSpecError):
 
 class ConstraintsFailed(RunStopped):
     """Data constraints failed; training never started."""
-
-
-class GatesFailed(RunStopped):
-    """A governance gate failed; the version stays a challenger."""
 
 
 class StepError(MlopsSpecError):
