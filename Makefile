@@ -1,5 +1,7 @@
 # The README's two commands: `make demo` (set up, then run the main job on the embedded
-# defaults) and `make test` (set up, then ruff, mypy and the whole pytest suite).
+# defaults) and `make test` (set up, then ruff, the import contracts, mypy and the whole pytest
+# suite). `make check` is the quick gate before a commit: the same lint and types, and the unit
+# tests only (under a minute on two cores).
 # Only Python 3.11 and make are assumed; everything else is installed from the lock.
 
 PYTHON ?= python3.11
@@ -16,7 +18,7 @@ export WHYLOGS_NO_ANALYTICS := True
 export FEAST_USAGE := False
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: setup demo test lint typecheck pytest lock data clean
+.PHONY: setup demo test check lint typecheck pytest lock data clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,6 +47,7 @@ demo: data
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: setup
 	$(BIN)/mypy
@@ -53,6 +56,9 @@ pytest: setup
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+check: lint typecheck
+	$(BIN)/python -m pytest tests/unit -q
 
 lock: | $(TOOLS)/bin/uv
 	$(TOOLS)/bin/uv pip compile --quiet --python-version 3.11 requirements/dev.in -o requirements/lock.txt

@@ -84,7 +84,7 @@ class _Service:
     counters: Counters = field(default_factory=Counters)
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def predict(self, request: Any) -> dict[str, Any]:
+    def answer(self, request: Any) -> dict[str, Any]:
         """The answers for the request's entities, each logged; store, key and unknown-entity
         failures become the HTTP errors the spec and the request call for."""
         entities = [entity.model_dump() for entity in request.entities]
@@ -188,7 +188,7 @@ def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
     )
 
     def predict(request: Any) -> dict[str, Any]:
-        return service.predict(request)
+        return service.answer(request)
 
     predict.__annotations__["request"] = request_model  # what FastAPI validates against
     app.add_api_route("/predict", predict, methods=["POST"], summary="Predict for entity keys")
