@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
-import time
+from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -25,21 +28,61 @@ def test_the_file_lock_serves_this_machine_and_the_limit_any_other_api(
     assert lock._shared_beyond_this_machine(tmp_path) is True
 
 
-def test_the_file_lock_lets_one_holder_in_at_a_time(tmp_path: Path) -> None:
+def test_the_file_lock_lets_one_holder_in_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each holder stays inside until every thread still to come has been turned away twice
+    while it holds the lock (the second refusal began after the holder was in), so the
+    contention is proven rather than hoped for during a sleep."""
+    names = ["t0", "t1", "t2"]
+    refused: Counter[str] = Counter()
+    changed = threading.Condition()
+
+    def counting_flock(handle: Any, operation: int) -> None:
+        try:
+            fcntl.flock(handle, operation)
+        except BlockingIOError:
+            with changed:
+                refused[threading.current_thread().name] += 1
+                changed.notify_all()
+            raise
+
+    monkeypatch.setattr(
+        lock,
+        "fcntl",
+        SimpleNamespace(
+            flock=counting_flock,
+            LOCK_EX=fcntl.LOCK_EX,
+            LOCK_NB=fcntl.LOCK_NB,
+            LOCK_UN=fcntl.LOCK_UN,
+        ),
+    )
     inside: list[str] = []
     overlaps: list[bool] = []
+    served: list[str] = []
+    unproven: list[str] = []
 
-    def promote(who: str) -> None:
+    def promote() -> None:
+        me = threading.current_thread().name
         with lock._file_lock("m", tmp_path):
             overlaps.append(bool(inside))
-            inside.append(who)
-            time.sleep(0.2)
-            inside.remove(who)
+            inside.append(me)
+            served.append(me)
+            with changed:
+                waiting = [name for name in names if name not in served]
+                seen = {name: refused[name] for name in waiting}
+                if not changed.wait_for(
+                    lambda: all(refused[name] >= seen[name] + 2 for name in waiting), timeout=10
+                ):
+                    unproven.append(me)
+            inside.remove(me)
 
-    threads = [threading.Thread(target=promote, args=(f"t{i}",)) for i in range(3)]
+    threads = [threading.Thread(target=promote, name=name) for name in names]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=10)
+        thread.join(timeout=30)
+    assert sorted(served) == names
+    assert unproven == [], "the others were never seen waiting"
     assert overlaps == [False, False, False]
     assert (tmp_path / "locks" / "promote-m.lock").exists()
