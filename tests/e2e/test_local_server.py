@@ -74,6 +74,20 @@ def _flow_runs(port: int) -> list[dict[str, Any]]:
     return runs
 
 
+def _wait_until_answering(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Until ``process`` answers HTTP on ``port``: before that, the record would point at a
+    closed port and the test would exercise the dead-server path instead of the impostor's."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                return
+        except OSError:
+            assert process.poll() is None, f"the impostor could not serve on port {port}"
+            assert time.monotonic() < deadline, f"nothing answered on port {port}"
+            time.sleep(0.1)
+
+
 def test_two_runs_share_one_server_and_both_are_in_its_api(
     state: Path, tmp_path: Path, demo_data: Path
 ) -> None:
@@ -110,7 +124,9 @@ def test_concurrent_starts_get_one_server_and_stale_records_are_replaced(state: 
 
     # a dead process: replaced by a new server
     os.killpg(first["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 60
     while _group_alive(first["pid"]):
+        assert time.monotonic() < deadline, "the killed server's processes never went away"
         time.sleep(0.1)
     assert "not running" in _cli(state, "server", "status").stdout
     restarted = _cli(state, "server", "start")
@@ -128,7 +144,7 @@ def test_concurrent_starts_get_one_server_and_stale_records_are_replaced(state: 
         (state / "prefect-server.json").write_text(
             json.dumps({**second, "pid": impostor.pid, "port": first["port"]})
         )
-        time.sleep(1)
+        _wait_until_answering(first["port"], impostor)
         replaced = _cli(state, "server", "start")
         assert replaced.returncode == 0 and replaced.stdout.startswith("started")
         assert _record(state)["port"] != first["port"]
