@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,10 @@ import pytest
 
 from mlops_spec.events import DRIFT_EVENT, model_resource_id
 from tests.e2e.conftest import BIN, ROOT, RunCli
+from tests.support.automations import emit, wait_for_runs_started_for
 from tests.support.prefect_server import PrefectServer
 
 pytestmark = pytest.mark.e2e
-
-EMIT = """
-import sys
-from prefect.events import emit_event
-event = emit_event(event=sys.argv[1], resource={"prefect.resource.id": sys.argv[2]})
-assert event is not None
-"""
 
 
 def _post(server: PrefectServer, path: str, body: dict[str, Any]) -> Any:
@@ -118,14 +111,7 @@ def test_drift_event_starts_the_training_deployment(
 ) -> None:
     deployment_id = deployed["adult-income-train"]["id"]
     before = {run["id"] for run in _runs_of(prefect_server, deployment_id)}
-    emitted = subprocess.run(
-        [sys.executable, "-c", EMIT, DRIFT_EVENT, model_resource_id("adult-income")],
-        env={**os.environ, **prefect_server.env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert emitted.returncode == 0, emitted.stderr[-2000:]
+    emit(prefect_server, DRIFT_EVENT, model_resource_id("adult-income"))
     new = _wait_for(
         lambda: [r for r in _runs_of(prefect_server, deployment_id) if r["id"] not in before],
         60,
@@ -136,16 +122,14 @@ def test_drift_event_starts_the_training_deployment(
     assert run["created_by"]["type"] == "AUTOMATION", run["created_by"]
     # no worker polls yet: remove the run so the worker of the next test does not take it
     prefect_server.api("DELETE", f"/flow_runs/{run['id']}")
-    # an unrelated model's drift starts nothing
+    # an unrelated model's drift starts nothing: once the automation has answered a later
+    # drift of adult-income (see tests/support/automations.py), that answer is the only new run
     before = {run["id"] for run in _runs_of(prefect_server, deployment_id)}
-    subprocess.run(
-        [sys.executable, "-c", EMIT, DRIFT_EVENT, model_resource_id("penguin-species")],
-        env={**os.environ, **prefect_server.env},
-        check=True,
-        timeout=120,
-    )
-    time.sleep(5)
-    assert {run["id"] for run in _runs_of(prefect_server, deployment_id)} == before
+    emit(prefect_server, DRIFT_EVENT, model_resource_id("penguin-species"))
+    sentinel = emit(prefect_server, DRIFT_EVENT, model_resource_id("adult-income"))
+    [answer] = wait_for_runs_started_for(prefect_server, sentinel, 60)
+    assert {run["id"] for run in _runs_of(prefect_server, deployment_id)} == before | {answer}
+    prefect_server.api("DELETE", f"/flow_runs/{answer}")
 
 
 def test_worker_runs_a_deployment_end_to_end(

@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from mlops_spec.events import DRIFT_EVENT, model_resource_id
 from tests.e2e.conftest import BIN, ROOT, variant
+from tests.support.automations import emit, wait_for_runs_started_for
 from tests.support.prefect_server import PrefectServer
 
 pytestmark = pytest.mark.e2e
@@ -121,5 +123,9 @@ def test_drift_on_a_shifted_batch_retrains_through_an_automation(
     alerted = _cli(prefect_server, state, "monitor", str(alert_spec))
     assert alerted.returncode == 0, alerted.stderr[-3000:]
     assert "emitted mlops-spec.drift.alert" in alerted.stdout
-    time.sleep(5)
-    assert {r["id"] for r in _train_runs(prefect_server)} == before
+    # once the automation has answered a later drift event (see tests/support/automations.py),
+    # that answer is the only new training run
+    sentinel = emit(prefect_server, DRIFT_EVENT, model_resource_id("adult-income"))
+    [answer] = wait_for_runs_started_for(prefect_server, sentinel, 60)
+    assert {r["id"] for r in _train_runs(prefect_server)} == before | {answer}
+    prefect_server.api("DELETE", f"/flow_runs/{answer}")  # no worker of a later test takes it
