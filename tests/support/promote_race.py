@@ -20,6 +20,8 @@ from mlops_spec.runtime.environment import prepare_environment
 from mlops_spec.runtime.gates import GateDecision
 from mlops_spec.settings import Settings
 
+START_TIMEOUT_SECONDS = 600
+
 
 @flow(name="promotion-race-contender")
 def contender(spec_path: str, version: int, start_file: str) -> tuple[bool, str]:
@@ -31,7 +33,11 @@ def contender(spec_path: str, version: int, start_file: str) -> tuple[bool, str]
     loaded = load_spec(Path(spec_path))
     passed = [GateDecision("metric accuracy", True, 0.9, ">= 0.5", "every contender passes")]
     Path(f"{start_file}.ready.{version}").touch()
+    # bounded: a test that failed before starting the race must not leave contenders spinning
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not Path(start_file).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no start file {start_file} after {START_TIMEOUT_SECONDS} s")
         time.sleep(0.01)
     # Every contender judged against "no champion", as two runs started together would.
     return registry_steps.promote(loaded, version, passed, str(flow_run.id), None, None)
