@@ -5,6 +5,7 @@ Every failure a user can cause or meet is one of these, so the CLI can print one
 
     MlopsSpecError
     ├── SpecError              the spec (or a policy it extends) is invalid; carries SpecIssues
+    ├── SettingsError          an ``MLOPS_SPEC_*`` setting (environment or .env) is malformed
     ├── RunStopped             a run ended by a rule the spec declares: an outcome, not a crash
     │   └── ConstraintsFailed  data constraints failed before training
     ├── StepError              a step could not do its work (I/O, missing data, a library error)
@@ -63,6 +64,10 @@ class SpecError(MlopsSpecError):
     def __init__(self, issues: list[SpecIssue]) -> None:
         self.issues = issues
         super().__init__("\n".join(issue.render() for issue in issues))
+
+
+class SettingsError(MlopsSpecError):
+    """A setting from the environment or ``.env`` has a value Settings cannot take."""
 
 
 class RunStopped(MlopsSpecError):

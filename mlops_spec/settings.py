@@ -7,6 +7,7 @@ server. Pointing the same specs at PostgreSQL, an MLflow server or a Prefect ser
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     feast_online_store: str | None = Field(
         default=None, description="redis://host:port: online features in Redis (read by Feast)."
     )
+    data_dir: Path | None = Field(
+        default=None,
+        description="Where `demo-data` writes and the demo specs read "
+        "(`${MLOPS_SPEC_DATA_DIR:-.mlops/data}`); default <state>/data.",
+    )
     task_runner: Literal["default", "dask"] = "default"
     dask_address: str | None = Field(
         default=None, description="A standing Dask scheduler; unset = a LocalCluster per run."
@@ -81,6 +87,30 @@ class Settings(BaseSettings):
     @property
     def feast_repo_path(self) -> Path:
         return self.feast_repo if self.feast_repo.is_absolute() else self.root / self.feast_repo
+
+    @property
+    def data_path(self) -> Path:
+        if self.data_dir is None:
+            return self.state / "data"
+        return self.data_dir if self.data_dir.is_absolute() else self.root / self.data_dir
+
+    def as_environment(self) -> dict[str, str]:
+        """Every setting given explicitly (environment or ``.env``) as its ``MLOPS_SPEC_*``
+        variable, for what reads the environment rather than Settings: spec interpolation,
+        Feast's online-store override, worker subprocesses."""
+        exported = {}
+        for name in sorted(self.model_fields_set):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                text = str(value).lower()
+            elif isinstance(value, list | tuple):
+                text = json.dumps(list(value))
+            else:
+                text = str(value)
+            exported[f"MLOPS_SPEC_{name.upper()}"] = text
+        return exported
 
     @property
     def allowed_estimators(self) -> frozenset[str]:

@@ -93,6 +93,7 @@ _INVALID_KEY_CHARS = re.compile(r"[^\w./\- :]")
 class _Config:
     tracking_uri: str
     artifact_root: Path
+    client: Any  # one MlflowClient per configuration, shared by every call of the command
 
 
 _config: _Config | None = None
@@ -177,14 +178,23 @@ def configure(tracking_uri: str, artifact_root: Path) -> None:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
 
+    if _config is not None and (_config.tracking_uri, _config.artifact_root) == (
+        tracking_uri,
+        root,
+    ):
+        return  # configured already: the store exists and the client is built
+    built: list[Any] = []
+
     def initialise() -> None:
+        # Building the client creates a fresh database's schema: inside the lock.
         mlflow_client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         mlflow_client.search_experiments(max_results=1)
         mlflow_client.search_registered_models(max_results=1)
+        built.append(mlflow_client)
 
     with _init_lock(db_path):
         retry_locked(f"initialise the tracking store at {redact_url(tracking_uri)}", initialise)
-    _config = _Config(tracking_uri=tracking_uri, artifact_root=root)
+    _config = _Config(tracking_uri=tracking_uri, artifact_root=root, client=built[-1])
 
 
 def _require_config() -> _Config:
@@ -194,9 +204,9 @@ def _require_config() -> _Config:
 
 
 def client() -> Any:
-    """An ``MlflowClient`` bound to the configured URIs (not the process-global defaults)."""
-    config = _require_config()
-    return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+    """The ``MlflowClient`` bound to the configured URIs (not the process-global defaults),
+    built once by ``configure``."""
+    return _require_config().client
 
 
 def get_or_create_experiment(name: str) -> str:

@@ -41,7 +41,8 @@ FEATURE_CACHE = Cache(
 )
 
 
-def _data_steps(spec: TrainingPipeline) -> list[Step]:
+def _input_steps(spec: TrainingPipeline) -> list[Step]:
+    """Reading the entity rows and joining their features: the I/O steps, retried."""
     return [
         Step(
             "load_entities",
@@ -72,6 +73,12 @@ def _data_steps(spec: TrainingPipeline) -> list[Step]:
             retry_delay_s=2,
             cache=FEATURE_CACHE,
         ),
+    ]
+
+
+def _data_steps(spec: TrainingPipeline) -> list[Step]:
+    return [
+        *_input_steps(spec),
         Step(
             "profile_data",
             "whylogs",

@@ -11,9 +11,8 @@ from mlops_spec.runtime.spec_cache import load_once
 from mlops_spec.settings import Settings
 
 
-def run_spec(spec_path: str, *, show_progress: bool = True) -> RunOutcome:
+def run_spec(spec_path: str, settings: Settings, *, show_progress: bool = True) -> RunOutcome:
     """Validate first (fast, no services), then run the training flow once."""
-    settings = Settings()
     load_once(spec_path, settings)
     use_prefect(settings)
     from mlops_spec.runtime.console import protect_logs

@@ -30,7 +30,26 @@ QUIET = {
 }
 
 
+_command_settings: Settings | None = None
+
+
+def command_settings() -> Settings:
+    """The Settings of the command this process runs: the CLI's own (adopted by
+    ``prepare_environment``), so a flow it calls reads the same values; a flow run started by
+    a worker builds them once here."""
+    global _command_settings
+    if _command_settings is None:
+        _command_settings = Settings()
+    return _command_settings
+
+
 def prepare_environment(settings: Settings) -> None:
+    """The one place that writes the process environment: Prefect's and the libraries' quiet
+    defaults under the state folder, the Prefect API a setting names, and every
+    ``MLOPS_SPEC_*`` value that came from ``.env`` (spec interpolation such as
+    ``${MLOPS_SPEC_DATA_DIR}`` and the libraries read the environment, not Settings)."""
+    global _command_settings
+    _command_settings = settings
     state = settings.state
     ensure_writable(state)
     defaults = dict(QUIET)
@@ -43,7 +62,8 @@ def prepare_environment(settings: Settings) -> None:
         }
     )
     if settings.prefect_api_url:
-        os.environ["PREFECT_API_URL"] = settings.prefect_api_url
+        point_prefect_at(settings.prefect_api_url)
+    defaults.update(settings.as_environment())
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
 
@@ -81,5 +101,10 @@ def use_prefect(settings: Settings) -> str | None:
     record, started = ensure_server(settings.state, dict(os.environ))
     if started:
         print(f"started the project's Prefect server: {record.url}", file=sys.stderr)
-    os.environ["PREFECT_API_URL"] = record.api_url
+    point_prefect_at(record.api_url)
     return record.api_url
+
+
+def point_prefect_at(api_url: str) -> None:
+    """Prefect reads its API URL from the environment when it is first imported."""
+    os.environ["PREFECT_API_URL"] = api_url

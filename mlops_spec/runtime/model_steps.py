@@ -119,7 +119,6 @@ def tune(
     After ``tune_shard`` tasks filled the study this only records it (no trial is missing)."""
     from mlops_spec.adapters import plots  # noqa: F401  (matplotlib Agg set up before figures)
     from mlops_spec.adapters.tuning import tune as run_study
-    from mlops_spec.adapters.tuning_storage import redact_url
 
     spec = loaded.spec
     assert spec.tuning is not None
@@ -133,12 +132,30 @@ def tune(
         show_progress=show_progress,
         trial_attrs={"flow_run": str(flow_run.id)},
     )
-    name = spec.metadata.name
+    importances = result.importances()  # fANOVA: computed once, logged and reported
+    _log_study(loaded, settings, study_name, run_id, result, importances)
+    _report_study(loaded, study_name, result, importances)
+    return dict(result.best_params)
+
+
+def _log_study(
+    loaded: LoadedSpec,
+    settings: Settings,
+    study_name: str,
+    run_id: str,
+    result: Any,
+    importances: dict[str, float],
+) -> None:
+    """The study on the MLflow run: best params, trial counts, history, importances, plots."""
+    from mlops_spec.adapters.tuning_storage import redact_url
+
+    tuning = loaded.spec.tuning
+    assert tuning is not None
     mlflow_tracking.log_params(run_id, {f"best.{k}": v for k, v in result.best_params.items()})
     mlflow_tracking.log_metrics(
         run_id,
         {
-            f"validation_{spec.tuning.metric}": result.best_value,
+            f"validation_{tuning.metric}": result.best_value,
             "tuning_trials_complete": result.n_complete,
             "tuning_trials_pruned": result.n_pruned,
             "tuning_trials_failed": result.n_failed,
@@ -150,11 +167,19 @@ def tune(
         {"optuna.study": study_name, "optuna.storage": redact_url(settings.optuna_storage_url)},
     )
     mlflow_tracking.log_dict(run_id, {"history": result.history}, "tuning/history.json")
-    importances = result.importances()
     mlflow_tracking.log_dict(run_id, importances, "tuning/param_importances.json")
     mlflow_tracking.log_figure(run_id, result.history_figure(), "tuning/history.png")
     if importances:
         mlflow_tracking.log_figure(run_id, result.importance_figure(), "tuning/importance.png")
+
+
+def _report_study(
+    loaded: LoadedSpec, study_name: str, result: Any, importances: dict[str, float]
+) -> None:
+    """The study as Prefect artifacts: every trial, and the best with the importances."""
+    spec = loaded.spec
+    assert spec.tuning is not None
+    name = spec.metadata.name
     rows = [
         {
             "trial": h["number"],
@@ -166,6 +191,7 @@ def tune(
         for h in result.history
     ]
     reports.table(name, "tuning-history", rows, f"Optuna study {study_name}: every trial")
+    ranked = reports.markdown_table([{"param": k, "importance": v} for k, v in importances.items()])
     reports.markdown(
         name,
         "tuning",
@@ -174,18 +200,10 @@ def tune(
             f"**{result.best_value:.4f}** with `{result.best_params}`\n\n"
             f"{result.n_complete} complete, {result.n_pruned} pruned, {result.n_failed} failed "
             f"({result.trials_this_run} in this run)\n\n"
-            + (
-                "## Parameter importance\n\n"
-                + reports.markdown_table(
-                    [{"param": k, "importance": v} for k, v in importances.items()]
-                )
-                if importances
-                else ""
-            )
+            + (f"## Parameter importance\n\n{ranked}" if importances else "")
         ),
         "the Optuna study behind this model",
     )
-    return dict(result.best_params)
 
 
 @task(name="fit", **PLAIN)

@@ -78,7 +78,7 @@ BREACHES = [
         "mlops_spec.adapters.feast_online -> mlops_spec.adapters.mlflow_tracking",
     ),
     (
-        "mlops_spec/cli.py",
+        "mlops_spec/cli/__init__.py",
         "from mlops_spec.demo_data import _io",
         "A private module (_name) is imported only inside its own package",
         "mlops_spec.cli -> mlops_spec.demo_data._io",
