@@ -27,6 +27,7 @@ from mlops_spec.loader import LoadedSpec
 from mlops_spec.plan import Plan, compile_plan
 from mlops_spec.runtime import plan_runner
 from mlops_spec.runtime.console import protect_logs
+from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.outcome import RunOutcome
 from mlops_spec.runtime.spec_cache import load_once
 from mlops_spec.secrets import redact_url
@@ -39,7 +40,7 @@ FAILED = "step failed: "
 def _run_name() -> str:
     spec_path = str(flow_run.parameters.get("spec_path", "spec"))
     try:
-        name = load_once(spec_path, Settings()).spec.metadata.name
+        name = load_once(spec_path, command_settings()).spec.metadata.name
     except Exception:  # the flow itself reports a bad spec; the name only needs to exist
         name = Path(spec_path).stem
     return f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
@@ -54,7 +55,7 @@ def train(spec_path: str, show_progress: bool = False) -> dict[str, Any] | State
     reason it could name (``StepError``: an unreachable backend, a corrupt source file).
     """
     protect_logs()
-    settings = Settings()
+    settings = command_settings()
     loaded = load_once(spec_path, settings)
     try:
         return run_pipeline(loaded, settings, show_progress=show_progress).__dict__
