@@ -10,6 +10,7 @@ applies: which verdicts allow a version to be champion, and which only a challen
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -43,6 +44,12 @@ def threshold_decision(gate: ThresholdGate, metrics: dict[str, float]) -> GateDe
     return GateDecision(gate.metric, passed, value, bound, f"{gate.metric} = {value:.4f}")
 
 
+def within_allowance(regression: float, allowance: float) -> bool:
+    """``regression <= allowance`` as a person reads decimals: 0.8 - 0.7 is
+    0.10000000000000009 in binary floating point, and that is an allowance of 0.1 met."""
+    return regression <= allowance or math.isclose(regression, allowance, abs_tol=1e-12)
+
+
 def champion_decision(
     gate: ChampionGate,
     metrics: dict[str, float],
@@ -58,7 +65,7 @@ def champion_decision(
     if value is None or champion_value is None:
         return GateDecision(name, False, value, bound, "metric missing for challenger or champion")
     regression = champion_value - value if higher_is_better(gate.metric) else value - champion_value
-    passed = regression <= gate.max_regression
+    passed = within_allowance(regression, gate.max_regression)
     return GateDecision(
         name,
         passed,
@@ -169,7 +176,11 @@ def alias_refusal(
     if role == "challenger":
         return None
     if verdict == KEEP_CHALLENGER:
-        failed = [k.split(".", 2)[2] for k, v in sorted(tags.items()) if _failed_gate(k, v)]
+        failed = [
+            k.split(".", 2)[2]
+            for k, v in sorted(tags.items(), key=_gate_order)
+            if _failed_gate(k, v)
+        ]
         return "it failed its gates" + (f" ({', '.join(failed)})" if failed else "")
     approved = tags.get("approval.decision") == "approve"
     if verdict == AWAITING_APPROVAL and not approved:
@@ -177,6 +188,12 @@ def alias_refusal(
     if approval_required and not approved:
         return "the spec requires approval and none is recorded as approved"
     return None
+
+
+def _gate_order(item: tuple[str, str]) -> tuple[int, str]:
+    """gate.<i>.<name> tags in the spec's gate order (gate.2 before gate.10)."""
+    parts = item[0].split(".")
+    return (int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else -1, item[0])
 
 
 def _failed_gate(key: str, value: str) -> bool:

@@ -134,12 +134,6 @@ def test_champion_regression(
     assert "champion v3" in decision.detail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 0.8 - 0.7 is 0.10000000000000009 in floating point, so a challenger exactly "
-    "max_regression=0.1 worse than the champion fails (champion_decision compares the raw "
-    "difference with no tolerance)",
-)
 def test_champion_regression_exactly_at_a_decimal_allowance_passes() -> None:
     gate = champion("accuracy", 0.1)
     assert champion_decision(gate, {"accuracy": 0.7}, {"accuracy": 0.8}, 1).passed
@@ -288,3 +282,11 @@ def test_only_the_word_approve_is_an_approval(decision: str) -> None:
     tags = {"governance.verdict": "awaiting-approval", "approval.decision": decision}
     refusal = alias_refusal("champion", tags)
     assert refusal is not None and "awaits approval" in refusal
+
+
+def test_a_refusal_lists_failed_gates_in_the_specs_order() -> None:
+    from mlops_spec.runtime.gates import KEEP_CHALLENGER, VERDICT_TAG, alias_refusal
+
+    tags = {VERDICT_TAG: KEEP_CHALLENGER, "gate.10.late": "FAIL: x", "gate.2.early": "FAIL: y"}
+    tags |= {f"gate.{i}.fine{i}": "pass: z" for i in (0, 1, 3)}
+    assert alias_refusal("champion", tags) == "it failed its gates (early, late)"
