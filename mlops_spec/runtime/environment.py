@@ -7,12 +7,15 @@ server, an MLflow server or PostgreSQL is configuration, not code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from mlops_spec.errors import StateUnwritable
+from mlops_spec.secrets import PREFECT_SECRET_PREFIX
 from mlops_spec.settings import Settings
 
 QUIET = {
@@ -98,11 +101,29 @@ def use_prefect(settings: Settings) -> str | None:
         return os.environ.get("PREFECT_API_URL") or None
     from mlops_spec.runtime.local_server import ensure_server
 
-    record, started = ensure_server(settings.state, dict(os.environ))
+    record, started = ensure_server(settings.state, dict(os.environ), _warm_up(settings))
     if started:
         print(f"started the project's Prefect server: {record.url}", file=sys.stderr)
     point_prefect_at(record.api_url)
     return record.api_url
+
+
+def _warm_up(settings: Settings) -> Callable[[], None]:
+    """What every command that needs Prefect does next, done while the server starts on the
+    other core: MLflow's schema for a fresh state folder (3-5 s) and the heavy imports."""
+
+    def warm() -> None:
+        if (settings.mlflow_tracking_uri or "").startswith(PREFECT_SECRET_PREFIX):
+            return  # resolving it needs Prefect, which is not up yet
+        # A problem here (a corrupt database, say) is reported by the command's own call
+        # moments later, with its context; the warm-up only saves time.
+        with contextlib.suppress(Exception):
+            from mlops_spec.adapters import feast_store, mlflow_tracking, whylogs_profiling
+
+            mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
+            del feast_store, whylogs_profiling  # imported for their libraries' import time
+
+    return warm
 
 
 def point_prefect_at(api_url: str) -> None:

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,13 +57,20 @@ class ServerRecord:
         return f"{self.url}/api"
 
 
-def ensure_server(state: Path, environment: dict[str, str]) -> tuple[ServerRecord, bool]:
-    """The project's running server, started first if there is none; ``(record, started)``."""
+def ensure_server(
+    state: Path,
+    environment: dict[str, str],
+    while_starting: Callable[[], None] | None = None,
+) -> tuple[ServerRecord, bool]:
+    """The project's running server, started first if there is none; ``(record, started)``.
+
+    ``while_starting`` runs once the server process is spawned and before its health check is
+    awaited: on 2 cores the command's own start-up work overlaps the server's."""
     with _locked(state):
         record = _live_record(state)
         if record is not None:
             return record, False
-        return _start(state, environment), True
+        return _start(state, environment, while_starting), True
 
 
 def running_server(state: Path) -> ServerRecord | None:
@@ -115,7 +122,9 @@ def _live_record(state: Path) -> ServerRecord | None:
     return record
 
 
-def _start(state: Path, environment: dict[str, str]) -> ServerRecord:
+def _start(
+    state: Path, environment: dict[str, str], while_starting: Callable[[], None] | None
+) -> ServerRecord:
     stale = _read_record(state)
     if stale is not None and _is_prefect_server(stale.pid):
         _terminate(stale.pid)  # a hung or half-dead server of ours: replace it
@@ -133,6 +142,8 @@ def _start(state: Path, environment: dict[str, str]) -> ServerRecord:
     )
     log.close()
     record = ServerRecord(process.pid, port, datetime.now(UTC).isoformat(timespec="seconds"))
+    if while_starting is not None:
+        while_starting()
     _wait_healthy(process, record, state / LOG)
     tmp = state / f".{RECORD}.tmp"
     tmp.write_text(json.dumps(asdict(record)))
