@@ -149,14 +149,16 @@ def build_pipeline(
     task: Task,
     allowed: frozenset[str] = DEFAULT_ALLOWED,
     seed: int | None = None,
+    resolved: type | None = None,
 ) -> Pipeline:
     """Build an unfitted ``preprocess -> model`` pipeline suited to the estimator family.
 
     ``seed`` becomes ``random_state`` when the estimator has one and params do not set it, so
     two runs of the same spec train the same model (HistGradientBoosting's early-stopping split
-    is random otherwise).
+    is random otherwise). ``resolved`` is ``dotted``'s class when the caller resolved it
+    already (a study resolves its estimator once, not once per trial).
     """
-    cls = resolve_estimator(dotted, allowed)
+    cls = resolved if resolved is not None else resolve_estimator(dotted, allowed)
     check_params(dotted, list(params), cls)
     full_params = dict(params)
     if seed is not None and "random_state" in cls().get_params(deep=False):

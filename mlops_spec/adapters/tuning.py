@@ -478,6 +478,7 @@ def make_objective(
             task=task,
             allowed=allowed,
             seed=seed,
+            resolved=cls,
         )
         value = math.nan
         for step in fit_in_steps(pipeline, X_train, y_train, n_steps=n_steps, n_threads=threads):
