@@ -105,7 +105,7 @@ def by_feast_stock(entities: pd.DataFrame) -> pd.DataFrame:
 
 def by_store_only(entities: pd.DataFrame) -> pd.DataFrame:
     """The repo's offline store without the adapter's checks: Feast's call, then row order."""
-    store = feast_store._open_store(REPO)
+    store = feast_store.open_store(REPO)
     request = entities[["flight_id", "origin", "event_timestamp"]].assign(
         row_id=np.arange(len(entities))
     )

@@ -59,16 +59,17 @@ class RetrievedFeatures:
     registry_fingerprint: str
 
 
-def apply_repo(repo_path: Path) -> bool:
+def apply_repo(repo_path: Path, store: FeatureStore | None = None) -> bool:
     """Register the repo's definitions, like ``feast apply``; returns whether anything changed.
 
     A dry-run plan is computed first and nothing is written when it is empty, so calling this
-    before every run is cheap and leaves the registry untouched.
+    before every run is cheap and leaves the registry untouched. Pass the run's ``store`` to
+    apply through it (it then sees what was applied; one store per run).
     """
     from feast.diff.property_diff import TransitionType
     from feast.repo_operations import extract_objects_for_apply_delete
 
-    store = open_store(repo_path)
+    store = store or open_store(repo_path)
     contents = _load_repo_contents(_resolve_repo(repo_path), store.config.project)
     for source in contents.data_sources:
         _check_source(source)
@@ -101,6 +102,7 @@ def retrieve_features(
     service: str | None = None,
     refs: Sequence[str] | None = None,
     timestamp_column: str = "event_timestamp",
+    store: FeatureStore | None = None,
 ) -> RetrievedFeatures:
     """Join ``entity_df`` point-in-time with a feature service's (or explicit refs') features.
 
@@ -111,7 +113,7 @@ def retrieve_features(
     """
     if (service is None) == (refs is None):
         raise ValueError("give exactly one of service= or refs=")
-    store = open_store(repo_path)
+    store = store or open_store(repo_path)
     feature_service, feature_refs, views = requested_features(store, repo_path, service, refs)
     if not feature_refs:
         raise StepError("no features requested")
@@ -136,7 +138,11 @@ def retrieve_features(
 
 
 def source_data_fingerprint(
-    repo_path: Path, *, service: str | None = None, refs: Sequence[str] | None = None
+    repo_path: Path,
+    *,
+    service: str | None = None,
+    refs: Sequence[str] | None = None,
+    store: FeatureStore | None = None,
 ) -> str | None:
     """Hash of the data (not the definitions) of every batch source the features read.
 
@@ -148,7 +154,7 @@ def source_data_fingerprint(
     """
     if (service is None) == (refs is None):
         raise ValueError("give exactly one of service= or refs=")
-    _, _, views = requested_features(open_store(repo_path), repo_path, service, refs)
+    _, _, views = requested_features(store or open_store(repo_path), repo_path, service, refs)
     paths = [_local_file_source(view.batch_source) for view in views]
     if any(path is None for path in paths):
         return None

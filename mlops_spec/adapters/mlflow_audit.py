@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_spec.adapters.mlflow_backend import backend_call, is_not_found
-from mlops_spec.adapters.mlflow_registry import _is_missing_alias
+from mlops_spec.adapters.mlflow_registry import is_missing_alias
 from mlops_spec.adapters.mlflow_tracking import client
 from mlops_spec.errors import RegistryError
 
@@ -62,7 +62,7 @@ def describe_version(name: str, version_or_alias: str) -> VersionRecord:
                 mv = mlflow_client.get_model_version_by_alias(name, ref)
     except RegistryError as exc:
         cause = exc.__cause__
-        if cause is not None and (is_not_found(cause) or _is_missing_alias(cause)):
+        if cause is not None and (is_not_found(cause) or is_missing_alias(cause)):
             raise RegistryError(
                 f"registered model {name!r} has no version or alias {ref!r}"
             ) from cause

@@ -78,6 +78,7 @@ __all__ = [
     "get_alias_version",
     "get_or_create_experiment",
     "get_version_tags",
+    "is_missing_alias",
     "load_model",
     "log_and_register_model",
     "log_artifact_file",
@@ -354,12 +355,12 @@ def get_alias_version(name: str, alias: str) -> int | None:
             return int(client().get_model_version_by_alias(name, alias).version)
     except RegistryError as exc:
         cause = exc.__cause__
-        if cause is not None and (is_not_found(cause) or _is_missing_alias(cause)):
+        if cause is not None and (is_not_found(cause) or is_missing_alias(cause)):
             return None
         raise
 
 
-def _is_missing_alias(exc: BaseException) -> bool:
+def is_missing_alias(exc: BaseException) -> bool:
     # Depending on the store, an unknown alias is INVALID_PARAMETER_VALUE, not NOT_FOUND.
     return (
         isinstance(exc, MlflowException)

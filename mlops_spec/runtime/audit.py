@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from mlops_spec.runtime.environment import prepare_environment
+from mlops_spec.runtime.environment import command_settings, prepare_environment
 from mlops_spec.runtime.gates import VERDICT_TAG, alias_refusal, is_unjudged
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
-from mlops_spec.settings import Settings
 
 LINEAGE_PREFIXES = ("mlops_spec.", "git.", "data.", "feast.", "optuna.", "prefect.")
 UNJUDGED_NOTE = (
@@ -16,7 +15,7 @@ UNJUDGED_NOTE = (
 
 
 def audit_text(model: str, version_or_alias: str) -> str:
-    settings = Settings()
+    settings = command_settings()
     prepare_environment(settings)
     use_secret_blocks()
     from mlops_spec.adapters import mlflow_audit, mlflow_registry, mlflow_tracking

@@ -28,14 +28,14 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from mlops_spec.errors import StepError
-from mlops_spec.loader import load_spec
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.console import protect_logs
+from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.gates import alias_refusal, is_unjudged
 from mlops_spec.runtime.prediction_log import log_path, read_log
 from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
-from mlops_spec.settings import Settings
+from mlops_spec.runtime.spec_cache import load_once
 from mlops_spec.spec.sections import CanaryRules
 
 
@@ -157,8 +157,8 @@ def _run_name() -> str:
 def canary(spec_path: str, outcomes_path: str | None = None) -> dict[str, Any]:
     """Decide the canary of a spec served with ``serving.mode: canary``."""
     protect_logs()
-    settings = Settings()
-    loaded = load_spec(spec_path, settings)
+    settings = command_settings()
+    loaded = load_once(spec_path, settings)
     spec = loaded.spec
     serving = spec.serving
     if serving is None or serving.mode != "canary":

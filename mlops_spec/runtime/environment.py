@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlops_spec.errors import StateUnwritable
+from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.secrets import PREFECT_SECRET_PREFIX
 from mlops_spec.settings import Settings
 
@@ -33,17 +34,27 @@ QUIET = {
 }
 
 
-_command_settings: Settings | None = None
+_adopted: tuple[tuple[str, tuple[tuple[str, str], ...]], Settings] | None = None
+
+
+def _inputs() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """What Settings are built from, besides ``.env``: the working folder and MLOPS_SPEC_*."""
+    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("MLOPS_SPEC_")))
+    return os.getcwd(), variables
 
 
 def command_settings() -> Settings:
     """The Settings of the command this process runs: the CLI's own (adopted by
-    ``prepare_environment``), so a flow it calls reads the same values; a flow run started by
-    a worker builds them once here."""
-    global _command_settings
-    if _command_settings is None:
-        _command_settings = Settings()
-    return _command_settings
+    ``prepare_environment``), so a flow it calls reads the same values. Built afresh (and
+    adopted) when there are none, or when the environment they came from has changed since
+    (a worker's flow run, one test after another in one process); building them writes
+    nothing, so a flow already running keeps the environment it started with."""
+    global _adopted
+    if _adopted is not None and _adopted[0] == _inputs():
+        return _adopted[1]
+    settings = Settings()
+    _adopted = (_inputs(), settings)
+    return settings
 
 
 def prepare_environment(settings: Settings) -> None:
@@ -51,8 +62,8 @@ def prepare_environment(settings: Settings) -> None:
     defaults under the state folder, the Prefect API a setting names, and every
     ``MLOPS_SPEC_*`` value that came from ``.env`` (spec interpolation such as
     ``${MLOPS_SPEC_DATA_DIR}`` and the libraries read the environment, not Settings)."""
-    global _command_settings
-    _command_settings = settings
+    global _adopted
+    use_secret_blocks()  # prefect-secret:<block> settings resolve from here on
     state = settings.state
     ensure_writable(state)
     defaults = dict(QUIET)
@@ -69,6 +80,7 @@ def prepare_environment(settings: Settings) -> None:
     defaults.update(settings.as_environment())
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    _adopted = (_inputs(), settings)
 
 
 def ensure_writable(state: Path) -> None:

@@ -26,12 +26,13 @@ from prefect.runtime import flow_run
 from mlops_spec.adapters import data_files, mlflow_audit, mlflow_registry, mlflow_tracking
 from mlops_spec.errors import DataSourceError, StepError
 from mlops_spec.events import ALERT_EVENT, DRIFT_EVENT, model_resource_id
-from mlops_spec.loader import LoadedSpec, load_spec
+from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports, steps
 from mlops_spec.runtime.console import protect_logs
+from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
-from mlops_spec.settings import Settings
+from mlops_spec.runtime.spec_cache import load_once
 from mlops_spec.spec.operations import Drift
 
 if TYPE_CHECKING:
@@ -71,8 +72,8 @@ def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
     """Compare the newest batch with the champion's reference; report; emit on drift."""
     logger = get_run_logger()
     protect_logs()
-    settings = Settings()
-    loaded = load_spec(spec_path, settings)
+    settings = command_settings()
+    loaded = load_once(spec_path, settings)
     spec = loaded.spec
     name = spec.metadata.name
     if spec.monitoring is None:

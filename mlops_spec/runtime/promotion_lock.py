@@ -41,9 +41,9 @@ def limit_name(model: str) -> str:
 @contextmanager
 def promotion_lock(model: str) -> Iterator[None]:
     """Hold the model's promotion slot; raise ``RegistryError`` if it stays taken too long."""
-    from mlops_spec.settings import Settings
+    from mlops_spec.runtime.environment import command_settings
 
-    state = Settings().state
+    state = command_settings().state
     if not _shared_beyond_this_machine(state):
         with _file_lock(model, state):
             yield

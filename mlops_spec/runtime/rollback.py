@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_spec.errors import RegistryError
-from mlops_spec.runtime.environment import prepare_environment
+from mlops_spec.runtime.environment import command_settings, prepare_environment
 from mlops_spec.runtime.gates import alias_refusal
 from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
-from mlops_spec.settings import Settings
 
 
 def champion_chain(history: Sequence[dict[str, Any]]) -> list[int]:
@@ -37,7 +36,7 @@ def champion_chain(history: Sequence[dict[str, Any]]) -> list[int]:
 
 def rollback(model: str, alias: str, *, actor: str | None, reason: str) -> dict[str, Any]:
     """Point ``alias`` at the champion before the current one and record it; the event."""
-    settings = Settings()
+    settings = command_settings()
     prepare_environment(settings)
     use_secret_blocks()
     from mlops_spec.adapters import mlflow_registry, mlflow_tracking

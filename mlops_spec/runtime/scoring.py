@@ -27,13 +27,13 @@ from mlops_spec.adapters import (
     prediction,
 )
 from mlops_spec.errors import StepError
-from mlops_spec.loader import load_spec
 from mlops_spec.runtime import reports, steps
 from mlops_spec.runtime.console import protect_logs
+from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.gates import AliasRole, alias_refusal
 from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
-from mlops_spec.settings import Settings
+from mlops_spec.runtime.spec_cache import load_once
 
 
 def _run_name() -> str:
@@ -136,8 +136,8 @@ def score(
     ``output_path``. A version whose recorded verdict does not allow it is refused first."""
     logger = get_run_logger()
     protect_logs()
-    settings = Settings()
-    loaded = load_spec(spec_path, settings)
+    settings = command_settings()
+    loaded = load_once(spec_path, settings)
     spec = loaded.spec
     name, alias = spec.metadata.name, spec.governance.promotion.alias
     source = loaded.resolve(input_path)

@@ -23,10 +23,12 @@ from pydantic import ConfigDict, Field, StrictInt, StrictStr, create_model
 from mlops_spec.adapters import data_files, mlflow_tracking
 from mlops_spec.adapters.feast_online import OnlineFeatures
 from mlops_spec.errors import OnlineStoreUnavailable, UnservableEntityKey
-from mlops_spec.loader import LoadedSpec, load_spec
+from mlops_spec.loader import LoadedSpec
+from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.prediction_log import PredictionLog, log_path
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.runtime.serving import Counters, ModelSlots, UnknownEntities, predict_entities
+from mlops_spec.runtime.spec_cache import load_once
 from mlops_spec.settings import Settings
 from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.sections import Serving
@@ -164,8 +166,8 @@ def _start_service(loaded: LoadedSpec, settings: Settings) -> _Service:
 
 
 def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    loaded = load_spec(spec_path, settings)
+    settings = settings or command_settings()
+    loaded = load_once(spec_path, settings)
     spec = loaded.spec
     keys = (
         [spec.data.entity_key]
@@ -216,7 +218,7 @@ def serve(spec_path: str, *, host: str, port: int, materialize: bool) -> None:
     """Run the service until interrupted (the CLI's `serve`)."""
     import uvicorn
 
-    settings = Settings()
+    settings = command_settings()
     if materialize:
-        online_features(load_spec(spec_path, settings)).materialize_all()
+        online_features(load_once(spec_path, settings)).materialize_all()
     uvicorn.run(create_app(spec_path, settings), host=host, port=port, log_level="info")

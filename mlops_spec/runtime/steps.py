@@ -20,7 +20,7 @@ import pandas as pd
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE, CachePolicy
 
-from mlops_spec.adapters import feast_store, mlflow_tracking
+from mlops_spec.adapters import data_files, feast_store, mlflow_tracking
 from mlops_spec.errors import DataSourceError
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.plan import Step, compile_plan
@@ -43,21 +43,16 @@ def load_entities(loaded: LoadedSpec) -> tuple[pd.DataFrame, str]:
             f"{data.entities}: entity file not found (spec {loaded.display_path}, data.entities); "
             "run `mlops-spec demo-data` for the demo specs"
         )
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:
-        raise DataSourceError(
-            f"{path}: cannot read parquet ({type(exc).__name__}: {exc})"
-        ) from None
     needed = [*data.entity_keys, data.timestamp, data.label]
     if loaded.spec.constraints.fairness is not None:
         needed += loaded.spec.constraints.fairness.sensitive
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise DataSourceError(
-            f"{data.entities}: columns {missing} named in {loaded.display_path} are missing; "
-            f"the file has {list(frame.columns)}"
-        )
+    frame = data_files.read_frame(
+        path,
+        required=needed,
+        what="entity file",
+        shown=data.entities,
+        required_as=f"columns named in {loaded.display_path}",
+    )
     unlabeled = int(frame[data.label].isna().sum())
     if unlabeled:
         raise DataSourceError(f"{data.entities}: {unlabeled} rows have no label ({data.label})")
@@ -112,12 +107,14 @@ def retrieve_features(
     entities_sha256: str,
     repo_sha256: str,
     sources_sha256: str,
+    store: Any = None,
 ) -> feast_store.RetrievedFeatures:
     """Point-in-time join through Feast; cached by spec hash, entity data, repo definitions and
-    the feature sources' data (the repo is applied before the key is computed)."""
+    the feature sources' data (the repo is applied before the key is computed). ``store`` is
+    the run's open store, not part of the key."""
     repo_path = Path(repo)
     retrieved = feast_store.retrieve_features(
-        repo_path, entities, service=service, refs=refs, timestamp_column=timestamp
+        repo_path, entities, service=service, refs=refs, timestamp_column=timestamp, store=store
     )
     get_run_logger().info(
         "joined %d features onto %d entity rows (rows in == rows out)",
@@ -139,8 +136,11 @@ def spec_features(
         step = compile_plan(loaded).step("retrieve_features")
     repo = loaded.resolve(spec.features.repo)
     refs = list(spec.features.refs) if spec.features.refs else None
-    feast_store.apply_repo(repo)
-    sources = feast_store.source_data_fingerprint(repo, service=spec.features.service, refs=refs)
+    store = feast_store.open_store(repo)  # one store: applied, fingerprinted, joined through
+    feast_store.apply_repo(repo, store)
+    sources = feast_store.source_data_fingerprint(
+        repo, service=spec.features.service, refs=refs, store=store
+    )
     if sources is None:
         get_run_logger().info("a feature source cannot be fingerprinted; not reusing a cached join")
     return configured(retrieve_features, step)(
@@ -153,6 +153,7 @@ def spec_features(
         entities_sha256=entities_sha256,
         repo_sha256=tree_sha256(repo),
         sources_sha256=sources or f"unfingerprinted-{uuid.uuid4().hex}",
+        store=store,
     )
 
 

@@ -13,13 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "mlops_spec"
 
 # Imports of another module's private names still to be made public.
-PRIVATE_ALLOWED = {
-    # mlflow_registry (owned by the registry change) should make `is_missing_alias` public
-    (
-        "mlops_spec/adapters/mlflow_audit.py",
-        "mlops_spec.adapters.mlflow_registry._is_missing_alias",
-    ),
-}
+PRIVATE_ALLOWED: set[tuple[str, str]] = set()
 
 FILE_IO = {
     "read_parquet",
@@ -48,11 +42,6 @@ FILE_IO_ALLOWED = {
     # to generate Feast definitions, and writes the entity rows it derives
     "mlops_spec/project/features.py",
     "mlops_spec/project/table.py",
-    # switched by the plan-runtime change
-    "mlops_spec/runtime/steps.py",
-    "mlops_spec/runtime/model_steps.py",
-    "mlops_spec/runtime/training.py",
-    "mlops_spec/runtime/registry_steps.py",
 }
 
 MODEL_METHODS = {"predict", "predict_proba", "predict_log_proba", "decision_function"}
