@@ -35,6 +35,8 @@ _MIN_LENGTH = 6
 _SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
 
 _URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:[^\s/@]+@")
+# libpq and SQLAlchemy also take the password as a query parameter (?password=...).
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)([^&#\s]+)", re.IGNORECASE)
 # Settings fields (mlops_spec.settings.Settings) that name services, and the libraries' own
 # variables for the same services: a resolved spec is hashed and recorded in lineage.
 CONNECTION_SETTINGS = frozenset(
@@ -68,7 +70,11 @@ def is_connection_setting(variable: str) -> bool:
 
 def has_url_password(value: str) -> bool:
     """Whether ``value`` is, or contains, a URL with a password (``scheme://user:pw@host``)."""
-    return bool(_URL_WITH_PASSWORD.search(value)) or _password(value) is not None
+    return (
+        bool(_URL_WITH_PASSWORD.search(value))
+        or _password(value) is not None
+        or bool(_QUERY_PASSWORD.search(value))
+    )
 
 
 def remember(value: str) -> None:
@@ -124,9 +130,15 @@ def redact(text: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without its password (``user:***@host``), fit for tags, logs and errors."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """``url`` without its password (``user:***@host``, ``?password=***``), fit for tags, logs
+    and errors; a URL too malformed to parse still loses everything between ``//`` and ``@``."""
+    url = _QUERY_PASSWORD.sub(lambda m: m.group(1) + MASK, url)
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return redact(re.sub(r"(://[^\s/@]*?)[^\s/@:]*:[^\s/@]+@", rf"\1{MASK}@", url))
+    if password is None:
         return redact(url)
     host = parts.netloc.rpartition("@")[2]
     return redact(urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{host}")))

@@ -31,7 +31,7 @@ from mlops_spec.errors import StepError
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.environment import command_settings
-from mlops_spec.runtime.gates import alias_refusal, is_unjudged
+from mlops_spec.runtime.gates import alias_refusal, is_unjudged, within_allowance
 from mlops_spec.runtime.prediction_log import log_path, read_log
 from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
@@ -125,7 +125,7 @@ def judge(
         return verdict("wait", f"{counted} {what} logged, {rules.min_requests} needed")
     if seen.champion_accuracy is not None and seen.canary_accuracy is not None:
         champion_acc, canary_acc = seen.champion_accuracy, seen.canary_accuracy
-        ok = canary_acc >= champion_acc - rules.max_regression
+        ok = within_allowance(champion_acc - canary_acc, rules.max_regression)
         return verdict(
             "promote" if ok else "rollback",
             f"canary accuracy {canary_acc:.4f} {'>=' if ok else '<'} champion {champion_acc:.4f}"

@@ -136,12 +136,6 @@ def test_accuracy_boundary(
     assert verdict.labelled == 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 0.8 - 0.1 is 0.7000000000000001 in floating point, so a canary exactly "
-    "max_regression=0.1 below the champion's accuracy is rolled back (judge compares "
-    "canary_acc >= champion_acc - max_regression with no tolerance)",
-)
 def test_accuracy_exactly_at_a_decimal_allowance_promotes() -> None:
     records, outcomes = labelled(7, 8, 10)  # canary 0.7, champion 0.8
     rules = CanaryRules(min_requests=10, max_regression=0.1)

@@ -72,22 +72,11 @@ def test_redact_url_also_masks_what_was_remembered() -> None:
     assert redact_url("https://ml:pw@host/tok-0123456789") == f"https://ml:{MASK}@host/{MASK}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: redact_url calls urlsplit unguarded, which raises ValueError ('Invalid IPv6 "
-    "URL') on an unclosed '[' host, so a malformed connection setting fails in the redactor "
-    "(e.g. mlflow_tracking.configure) instead of with the project's own error",
-)
 def test_a_malformed_url_is_redacted_not_raised() -> None:
     shown = redact_url("http://ml:s3cret-pw@[::1/api")
     assert "s3cret-pw" not in shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: libpq and SQLAlchemy take a password as a query parameter "
-    "(postgresql://db/optuna?password=...); neither redact_url nor has_url_password sees it",
-)
 def test_a_password_in_the_query_is_masked() -> None:
     url = "postgresql://ml@db/optuna?password=s3cret-pw"
     assert has_url_password(url)
