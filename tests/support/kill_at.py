@@ -13,6 +13,7 @@ test can tell the kill it asked for from any other crash.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import signal
@@ -45,7 +46,11 @@ def arm(target: str, when: str, nth: int) -> None:
     if when not in ("before", "after") or nth < 1:
         raise SystemExit(f"kill_at: expected before|after and N >= 1, got {when!r} {nth}")
     owner, name = _owner_and_name(target)
-    original: Callable[..., Any] = getattr(owner, name)
+    found = getattr(owner, name)
+    # A Prefect task keeps its options (the runtime reconfigures it from the plan): wrap the
+    # function inside it, so the kill happens inside that task's run.
+    is_task = hasattr(found, "with_options") and hasattr(found, "fn")
+    original: Callable[..., Any] = found.fn if is_task else found
     calls = 0
     lock = threading.Lock()  # tuning trials call in from several threads
     where = f"{when} call {nth} of {target}"
@@ -62,7 +67,12 @@ def arm(target: str, when: str, nth: int) -> None:
             die(where)
         return result
 
-    setattr(owner, name, wrapper)
+    if is_task:
+        replacement = found.with_options()
+        replacement.fn = functools.wraps(original)(wrapper)
+        setattr(owner, name, replacement)
+    else:
+        setattr(owner, name, wrapper)
 
 
 def main(argv: Sequence[str]) -> int:
