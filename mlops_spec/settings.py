@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         description="Where `demo-data` writes and the demo specs read "
         "(`${MLOPS_SPEC_DATA_DIR:-.mlops/data}`); default <state>/data.",
     )
+    debug: bool = Field(
+        default=False, description="Show the traceback of an internal error instead of one line."
+    )
     task_runner: Literal["default", "dask"] = "default"
     dask_address: str | None = Field(
         default=None, description="A standing Dask scheduler; unset = a LocalCluster per run."

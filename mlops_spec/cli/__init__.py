@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last line of defence: no traceback for users
-        if os.environ.get("MLOPS_SPEC_DEBUG"):
+        settings = getattr(args, "settings", None)
+        if settings.debug if settings is not None else os.environ.get("MLOPS_SPEC_DEBUG"):
             raise
         disk = disk_problem(exc)
         if disk is not None:

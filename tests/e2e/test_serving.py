@@ -187,13 +187,21 @@ def test_shadow_serving_validation_and_reload(setup: Setup) -> None:
                     if r.status_code == 200:
                         versions.append(r.json()["predictions"][0]["version"])
 
+        def answered_by(version: int, count: int) -> None:
+            """Wait (bounded) until ``count`` more answers came from ``version``."""
+            seen = versions.count(version)
+            deadline = time.monotonic() + 60
+            while versions.count(version) < seen + count:
+                assert time.monotonic() < deadline, f"no answers from v{version}: {versions[-5:]}"
+                time.sleep(0.05)
+
         thread = threading.Thread(target=traffic)
         thread.start()
         try:
-            time.sleep(1)
+            answered_by(1, 5)
             reg.promote(MODEL, "champion", 3, actor="test", reason="new champion")
             _wait_health(client, "champion_version", 3)
-            time.sleep(1)
+            answered_by(3, 5)
         finally:
             stop.set()
             thread.join()
