@@ -85,10 +85,12 @@ def remember(value: str) -> None:
 
 
 def remember_password(value: str) -> None:
-    """Mask the password of a URL (``scheme://user:password@host``), if it has one."""
-    password = _password(value)
-    if password is not None and len(password) >= _MIN_LENGTH:
-        _known.add(password)
+    """Mask the password of a URL (``scheme://user:password@host`` or ``?password=``), if it
+    has one."""
+    passwords = [_password(value), *(m.group(2) for m in _QUERY_PASSWORD.finditer(value))]
+    for password in passwords:
+        if password is not None and len(password) >= _MIN_LENGTH:
+            _known.add(password)
 
 
 def use_block_loader(loader: BlockLoader | None) -> None:

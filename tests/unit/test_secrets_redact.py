@@ -184,3 +184,12 @@ def test_a_handler_with_the_filter_never_writes_a_secret(
     written = capsys.readouterr().err
     assert "tok-0123456789" not in written
     assert f"token {MASK}" in written and f"ValueError: bad token {MASK}" in written
+
+
+def test_a_remembered_query_password_is_masked_in_any_text() -> None:
+    from mlops_spec.secrets import redact, remember_password
+
+    remember_password("postgresql://ml@db/optuna?sslmode=require&password=q-s3cret-pw")
+    assert redact("connect failed: password q-s3cret-pw rejected") == (
+        f"connect failed: password {MASK} rejected"
+    )
