@@ -19,12 +19,12 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from mlops_spec.adapters.splitting import split_frame
 from mlops_spec.adapters.tuning import (
-    ThreadSafeHyperbandPruner,
     TrialReporter,
     make_objective,
     threads_per_trial,
     tune,
 )
+from mlops_spec.adapters.tuning_search import ThreadSafeHyperbandPruner
 from mlops_spec.adapters.tuning_storage import redact_url
 from mlops_spec.errors import StepError
 from mlops_spec.spec.metrics import Task
