@@ -8,6 +8,7 @@ server, an MLflow server or PostgreSQL is configuration, not code.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 import tempfile
@@ -130,10 +131,11 @@ def _warm_up(settings: Settings) -> Callable[[], None]:
         # A problem here (a corrupt database, say) is reported by the command's own call
         # moments later, with its context; the warm-up only saves time.
         with contextlib.suppress(Exception):
-            from mlops_spec.adapters import feast_store, mlflow_tracking, whylogs_profiling
+            from mlops_spec.adapters import mlflow_tracking
 
             mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
-            del feast_store, whylogs_profiling  # imported for their libraries' import time
+            for module in ("feast_store", "whylogs_profiling"):  # their libraries' import time
+                importlib.import_module(f"mlops_spec.adapters.{module}")
 
     return warm
 

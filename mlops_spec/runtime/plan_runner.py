@@ -222,12 +222,12 @@ def _approval(run: Run, step: Step) -> None:
         return
     version = run.need(run.version, "the version")
     request = registry_steps.summary_markdown(
-        run.loaded, version, judged_metrics(run), judged.decisions, "awaiting approval", run.run_id
+        run.loaded, version, _test_metrics(run), judged.decisions, "awaiting approval", run.run_id
     )
     run.approval = request_approval(run.loaded, version, request, run.run_id)
 
 
-def judged_metrics(run: Run) -> dict[str, float]:
+def _test_metrics(run: Run) -> dict[str, float]:
     metrics: dict[str, float] = run.need(run.evaluation, "the evaluation").metrics
     return metrics
 
@@ -285,7 +285,7 @@ def execute(run: Run) -> RunOutcome:
 def _outcome(run: Run) -> RunOutcome:
     judged = run.need(run.judged, "the gates' verdict")
     version = run.need(run.version, "the version")
-    metrics = judged_metrics(run)
+    metrics = _test_metrics(run)
     status = "promoted" if run.promoted else run.status
     summary = registry_steps.summary_markdown(
         run.loaded, version, metrics, judged.decisions, run.status, run.run_id

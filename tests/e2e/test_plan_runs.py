@@ -76,33 +76,25 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return variant(folder, "penguins.yaml", "penguins.yaml", {"n_trials: 15": "n_trials: 2"})
 
 
+def _run_ok(state: Path, *command: str) -> str:
+    """Run a command against the state's project server; its stdout, once it exited 0."""
+    result = subprocess.run(
+        command, cwd=ROOT, env=_env(state), capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
 def test_task_runs_are_the_plans_steps_with_its_retries(
     state: Path, spec: Path, demo_data: Path
 ) -> None:
-    result = subprocess.run(
-        [str(BIN / "mlops-spec"), "run", "--no-progress", str(spec)],
-        cwd=ROOT,
-        env=_env(state),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    _check_runs_follow(_plan(spec), _task_runs(state, result.stdout))
+    stdout = _run_ok(state, str(BIN / "mlops-spec"), "run", "--no-progress", str(spec))
+    _check_runs_follow(_plan(spec), _task_runs(state, stdout))
 
 
 def test_an_edited_plan_changes_the_run(state: Path, spec: Path, demo_data: Path) -> None:
     script = ROOT / "tests" / "support" / "run_with_edited_plan.py"
-    result = subprocess.run(
-        [sys.executable, str(script), str(spec)],
-        cwd=ROOT,
-        env=_env(state),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = _task_runs(state, result.stdout)
+    runs = _task_runs(state, _run_ok(state, sys.executable, str(script), str(spec)))
     _check_runs_follow(edit(_plan(spec)), runs)
     profile = next(run for run in runs if run["name"].startswith(EDITED_STEP))
     assert profile["empirical_policy"]["retries"] == RETRIES
