@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mlops_spec.adapters import feast_store
+from mlops_spec.adapters import feast_definitions, feast_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".mlops" / "data" / "flights"
@@ -85,7 +85,7 @@ def stock_offline_store() -> Iterator[None]:
     original = feast_store._config_with_overrides
 
     def stock(repo: Path) -> Any:
-        raw = yaml.safe_load(os.path.expandvars((repo / feast_store.CONFIG_NAME).read_text()))
+        raw = yaml.safe_load(os.path.expandvars((repo / feast_definitions.CONFIG_NAME).read_text()))
         raw["offline_store"] = {"type": "duckdb"}
         config = RepoConfig(**raw)
         config.repo_path = repo
