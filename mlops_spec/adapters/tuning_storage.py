@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import optuna
@@ -37,6 +38,8 @@ __all__ = [
 ]
 OWNER_ATTR = "owner"
 ERROR_ATTR = "error"
+# Optuna records a trial's start in local time, without a zone.
+UNMARKED_GRACE = timedelta(seconds=10)
 # RDB heartbeats: a trial silent for GRACE_SECONDS belongs to a dead worker.
 HEARTBEAT_SECONDS = 30
 GRACE_SECONDS = 120
@@ -90,6 +93,20 @@ def _broken_journal(path: Path, number: int) -> str:
     )
 
 
+def _orphaned_because(trial: optuna.trial.FrozenTrial, host: str) -> str | None:
+    """Why a RUNNING trial can have no live owner, or ``None`` when it may have one."""
+    owner = trial.user_attrs.get(OWNER_ATTR)
+    if owner is None:
+        started = trial.datetime_start
+        if started is not None and datetime.now() - started > UNMARKED_GRACE:
+            return "its process died while running this trial, before marking it as its own"
+        return None
+    owner_host, _, pid = str(owner).rpartition(":")
+    if owner_host != host or not pid.isdigit() or pid_alive(int(pid)):
+        return None
+    return f"process {pid} on {host} died while running this trial"
+
+
 def mark_owner(trial: optuna.Trial) -> None:
     """Record which process runs ``trial``, so a later run can tell it was orphaned."""
     trial.set_user_attr(OWNER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
@@ -97,20 +114,21 @@ def mark_owner(trial: optuna.Trial) -> None:
 
 def fail_orphaned_trials(study: optuna.Study, storage: BaseStorage) -> list[int]:
     """Mark FAIL the RUNNING trials whose owner process on this host is gone; the numbers of
-    the trials failed. Storages with heartbeats are left to Optuna."""
+    the trials failed. Storages with heartbeats are left to Optuna.
+
+    A trial is created in storage a moment before its objective marks the owner, so a process
+    killed in between leaves a RUNNING trial with no owner at all. A live process marks its
+    trial within milliseconds, so an unmarked one older than ``UNMARKED_GRACE`` is orphaned
+    too."""
     if isinstance(storage, RDBStorage) and storage.get_heartbeat_interval() is not None:
         return []
     host = socket.gethostname()
     orphaned: list[int] = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner_host, _, pid = str(trial.user_attrs.get(OWNER_ATTR, "")).rpartition(":")
-        if owner_host != host or not pid.isdigit() or pid_alive(int(pid)):
+        why = _orphaned_because(trial, host)
+        if why is None:
             continue
-        storage.set_trial_user_attr(
-            trial._trial_id,
-            ERROR_ATTR,
-            f"orphaned: process {pid} on {host} died while running this trial",
-        )
+        storage.set_trial_user_attr(trial._trial_id, ERROR_ATTR, f"orphaned: {why}")
         storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         orphaned.append(trial.number)
     return orphaned

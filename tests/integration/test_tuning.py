@@ -15,6 +15,7 @@ import optuna
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from optuna.trial import TrialState
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from mlops_spec.adapters.splitting import split_frame
@@ -172,6 +173,37 @@ def test_trials_of_a_dead_process_are_failed_before_resuming(
     assert result.n_complete + result.n_pruned == 3
     assert result.trials_this_run == 3  # the orphan is not this run's failure
     assert not [h for h in result.history if h["state"] == "RUNNING"]
+
+
+def test_an_unmarked_trial_is_orphaned_once_no_live_owner_could_still_mark_it() -> None:
+    # A run killed between Optuna creating a trial and the objective marking its owner leaves a
+    # RUNNING trial with no owner (CI caught one): failed once older than the grace period.
+    from datetime import datetime, timedelta
+
+    from mlops_spec.adapters.tuning_storage import UNMARKED_GRACE, fail_orphaned_trials
+
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage)
+    for age in (UNMARKED_GRACE + timedelta(seconds=5), timedelta(seconds=0)):
+        template = optuna.trial.FrozenTrial(
+            number=0,
+            state=TrialState.RUNNING,
+            value=None,
+            datetime_start=datetime.now() - age,
+            datetime_complete=None,
+            params={},
+            distributions={},
+            user_attrs={},
+            system_attrs={},
+            intermediate_values={},
+            trial_id=0,
+        )
+        storage.create_new_trial(study._study_id, template_trial=template)
+    assert fail_orphaned_trials(study, storage) == [0]
+    old, fresh = study.get_trials(deepcopy=False)
+    assert old.state == TrialState.FAIL
+    assert "died while running this trial" in old.user_attrs["error"]
+    assert fresh.state == TrialState.RUNNING  # its owner may be about to mark it
 
 
 def test_median_pruner_prunes_hist_gradient_boosting(
