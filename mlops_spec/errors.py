@@ -8,6 +8,7 @@ Every failure a user can cause or meet is one of these, so the CLI can print one
     ├── SettingsError          an ``MLOPS_SPEC_*`` setting (environment or .env) is malformed
     ├── RunStopped             a run ended by a rule the spec declares: an outcome, not a crash
     │   └── ConstraintsFailed  data constraints failed before training
+    ├── NothingToMonitor       no champion or no batch yet: a monitor run is skipped, not failed
     ├── StepError              a step could not do its work (I/O, missing data, a library error)
     │   ├── DataSourceError    a data file is missing, unreadable or has the wrong columns
     │   ├── FeatureJoinError   feature retrieval lost or added rows
@@ -76,6 +77,11 @@ class RunStopped(MlopsSpecError):
 
 class ConstraintsFailed(RunStopped):
     """Data constraints failed; training never started."""
+
+
+class NothingToMonitor(MlopsSpecError):
+    """A monitor run has no work yet (no champion, or no batch file): the flow ends Completed
+    in a state named Skipped with this message, and the CLI prints it and exits 0."""
 
 
 class StepError(MlopsSpecError):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from mlops_spec.cli.common import EXIT_INVALID, EXIT_OK
 
@@ -54,13 +54,19 @@ def _prepared(args: argparse.Namespace, *, prefect: bool = True) -> LoadedSpec:
 
 def cmd_score(args: argparse.Namespace) -> int:
     loaded = _prepared(args)
+    from mlops_spec.plan.deployments import SCORE
+    from mlops_spec.runtime.entry import run_tags
     from mlops_spec.runtime.scoring import check_input, score
 
     data = loaded.spec.data
     check_input(loaded.resolve(args.input), [*data.entity_keys, data.timestamp], args.input)
-    result = score(
-        spec_path=args.spec, input_path=args.input, output_path=args.output, version=args.version
-    )
+    with run_tags(SCORE.tag, loaded.spec.metadata.name):  # as a deployed run is tagged
+        result = score(
+            spec_path=args.spec,
+            input_path=args.input,
+            output_path=args.output,
+            version=args.version,
+        )
     print(
         f"{result['model']} v{result['version']}: scored {result['rows']} rows -> "
         f"{result['output']} (mlflow run {result['mlflow_run_id']})"
@@ -70,10 +76,17 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Exit 0 with a report either way: drift is news for Prefect's automations, not an error."""
-    _prepared(args)
+    loaded = _prepared(args)
+    from mlops_spec.plan.deployments import MONITOR
+    from mlops_spec.runtime.entry import run_tags
     from mlops_spec.runtime.monitoring import monitor
 
-    result = monitor(spec_path=args.spec, batch=args.batch)
+    with run_tags(MONITOR.tag, loaded.spec.metadata.name):
+        # the flow returns a state only to name it (Skipped); the call gives its result
+        result = cast("dict[str, Any]", monitor(spec_path=args.spec, batch=args.batch))
+    if "skipped" in result:  # no champion or no batch yet: nothing to compare, not a failure
+        print(f"{result['model']}: skipped ({result['skipped']})")
+        return EXIT_OK
     verdict = "drift in " + ", ".join(result["drifted"]) if result["drifted"] else "no drift"
     print(
         f"{result['model']}: {verdict} (batch {result['batch']}, champion v"
@@ -101,9 +114,16 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _prepared(args, prefect=False)
-    from mlops_spec.runtime.serving_app import serve
+    from mlops_spec.runtime.serving_workers import serve
 
-    serve(args.spec, host=args.host, port=args.port, materialize=args.materialize)
+    serve(
+        args.spec,
+        host=args.host,
+        port=args.port,
+        materialize=args.materialize,
+        workers=args.workers,
+        access_log=args.access_log,
+    )
     return EXIT_OK
 
 
@@ -138,10 +158,13 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def cmd_canary(args: argparse.Namespace) -> int:
-    _prepared(args)
+    loaded = _prepared(args)
+    from mlops_spec.plan.deployments import CANARY_TAG
     from mlops_spec.runtime.canary import canary
+    from mlops_spec.runtime.entry import run_tags
 
-    verdict = canary(spec_path=args.spec, outcomes_path=args.outcomes)
+    with run_tags(CANARY_TAG, loaded.spec.metadata.name):
+        verdict = canary(spec_path=args.spec, outcomes_path=args.outcomes)
     print(
         f"canary v{verdict['canary_version']} (champion v{verdict['champion_version']}): "
         f"{verdict['decision']} ({verdict['reason']})"
@@ -196,12 +219,28 @@ def _add_model_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(func=cmd_rollback)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give 1 or more")
+    return value
+
+
 def _add_service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The commands that serve or manage services: serve, server, canary, demo-data."""
     p = sub.add_parser("serve", help="serve online predictions over HTTP (FastAPI)")
     p.add_argument("spec")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="worker processes (default: one per core)",
+    )
+    p.add_argument("--access-log", action="store_true", help="log every request (uvicorn's)")
     p.add_argument(
         "--materialize",
         action="store_true",

@@ -59,6 +59,13 @@ class FlowJob:
 TRAIN = FlowJob("train", "flows/train.py:train", "training")
 MONITOR = FlowJob("monitor", "flows/monitor.py:monitor", "monitoring")
 SCORE = FlowJob("score", "flows/score.py:score", "scoring")
+CANARY_TAG = "canary"  # canary runs come from the CLI only; no deployment
+
+
+def job_tags(job_tag: str, name: str) -> list[str]:
+    """The tags of every flow run of a job on a spec's model, deployed or started from the
+    CLI, so one filter in the UI finds them all."""
+    return [PROJECT_NAME, job_tag, name]
 
 
 def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
@@ -73,7 +80,7 @@ def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
         "description": f"Train, govern and register {name} ({spec.metadata.owner}).",
         "entrypoint": TRAIN.entrypoint,
         "parameters": {"spec_path": path},
-        "tags": [PROJECT_NAME, TRAIN.tag, name],
+        "tags": job_tags(TRAIN.tag, name),
     }
     if spec.schedule is not None:
         train["schedules"] = [{"cron": spec.schedule.cron, "timezone": spec.schedule.timezone}]
@@ -86,7 +93,7 @@ def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
         "pass input_path and output_path with the run.",
         "entrypoint": SCORE.entrypoint,
         "parameters": {"spec_path": path},
-        "tags": [PROJECT_NAME, SCORE.tag, name],
+        "tags": job_tags(SCORE.tag, name),
         "work_pool": _pool(),
     }
     if spec.monitoring is None:
@@ -97,7 +104,7 @@ def spec_deployments(loaded: LoadedSpec) -> list[dict[str, Any]]:
         f"({spec.monitoring.drift.method.value}; on drift: {spec.monitoring.on_drift}).",
         "entrypoint": MONITOR.entrypoint,
         "parameters": {"spec_path": path},
-        "tags": [PROJECT_NAME, MONITOR.tag, name],
+        "tags": job_tags(MONITOR.tag, name),
     }
     if spec.monitoring.schedule is not None:
         monitor["schedules"] = [

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.gates import alias_refusal, is_unjudged, within_allowance
 from mlops_spec.runtime.prediction_log import log_path, read_log
 from mlops_spec.runtime.promotion_lock import promotion_lock
+from mlops_spec.runtime.run_names import run_name_for
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.runtime.spec_cache import load_once
 from mlops_spec.spec.sections import CanaryRules
@@ -148,14 +148,15 @@ def _outcomes(path: Path, keys: list[str], label: str) -> dict[tuple[Any, ...], 
     return {_entity_id({k: row[k] for k in keys}): row[label] for row in records}
 
 
-def _run_name() -> str:
-    spec_path = str(flow_run.parameters.get("spec_path", "spec"))
-    return f"canary-{Path(spec_path).stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-
-
-@flow(name="mlops-spec-canary", flow_run_name=_run_name, log_prints=True)
+@flow(name="mlops-spec-canary", flow_run_name=run_name_for("canary"), log_prints=True)
 def canary(spec_path: str, outcomes_path: str | None = None) -> dict[str, Any]:
-    """Decide the canary of a spec served with ``serving.mode: canary``."""
+    """Decide the canary of a spec served with ``serving.mode: canary``.
+
+    Args:
+        spec_path: The served spec, relative to the project root.
+        outcomes_path: A parquet file of observed labels for served predictions (entity
+            keys and the label), so the canary is judged on outcomes too.
+    """
     protect_logs()
     settings = command_settings()
     loaded = load_once(spec_path, settings)

@@ -14,31 +14,34 @@ from __future__ import annotations
 
 import glob
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import State, flow, get_run_logger
 from prefect.events import emit_event
 from prefect.runtime import flow_run
+from prefect.states import Completed
 
 from mlops_spec.adapters import data_files, mlflow_audit, mlflow_registry, mlflow_tracking
-from mlops_spec.errors import DataSourceError, StepError
+from mlops_spec.errors import DataSourceError, NothingToMonitor, StepError
 from mlops_spec.events import ALERT_EVENT, DRIFT_EVENT, model_resource_id
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports, steps
 from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.lineage import file_sha256
+from mlops_spec.runtime.run_names import run_name_for
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.runtime.spec_cache import load_once
+from mlops_spec.settings import Settings
 from mlops_spec.spec.operations import Drift
 
 if TYPE_CHECKING:
     from mlops_spec.adapters.drift import FeatureDrift
 
 REFERENCE_ARTIFACT = "profiles/reference_profile.bin"
+SKIPPED = "Skipped"  # the Completed state of a monitor run with nothing to compare
 
 
 def newest_batch(loaded: LoadedSpec, override: str | None) -> Path:
@@ -51,7 +54,10 @@ def newest_batch(loaded: LoadedSpec, override: str | None) -> Path:
         )
     matches = sorted(glob.glob(str(loaded.resolve(pattern))))
     if not matches:
-        raise DataSourceError(f"{pattern}: no batch file matches (monitoring.batch)")
+        raise NothingToMonitor(
+            f"{pattern}: no batch file matches yet (monitoring.batch); "
+            "`mlops-spec demo-data` writes the demo batches"
+        )
     return Path(matches[-1])
 
 
@@ -62,29 +68,45 @@ def _read_batch(path: Path, needed: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _run_name() -> str:
-    spec_path = str(flow_run.parameters.get("spec_path", "spec"))
-    return f"monitor-{Path(spec_path).stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+@flow(name="mlops-spec-monitor", flow_run_name=run_name_for("monitor"), log_prints=True)
+def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any] | State:
+    """Compare the newest batch with the champion's reference; report; emit on drift.
 
+    With no champion yet, or no batch file, there is nothing to compare: the run ends
+    Completed in a state named Skipped that says why (a schedule that starts before the first
+    promotion is not a failure).
 
-@flow(name="mlops-spec-monitor", flow_run_name=_run_name, log_prints=True)
-def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any]:
-    """Compare the newest batch with the champion's reference; report; emit on drift."""
-    logger = get_run_logger()
+    Args:
+        spec_path: The spec whose model is monitored, relative to the project root (for
+            example specs/adult_income.yaml).
+        batch: A batch file or glob to check instead of the spec's monitoring.batch (the
+            newest match by file name is checked).
+    """
     protect_logs()
     settings = command_settings()
     loaded = load_once(spec_path, settings)
+    try:
+        return check_newest_batch(loaded, settings, batch)
+    except NothingToMonitor as exc:
+        get_run_logger().warning("skipped: %s", exc)
+        skipped = {"model": loaded.spec.metadata.name, "skipped": str(exc)}
+        return Completed(name=SKIPPED, message=str(exc), data=skipped)
+
+
+def check_newest_batch(loaded: LoadedSpec, settings: Settings, batch: str | None) -> dict[str, Any]:
+    """The monitor's work: the batch's features from Feast, drift per feature against the
+    champion's reference, the reports, and the event on drift."""
+    logger = get_run_logger()
     spec = loaded.spec
     name = spec.metadata.name
     if spec.monitoring is None:
         raise StepError(f"{loaded.display_path}: the spec has no monitoring block")
     monitoring = spec.monitoring
-    batch_path = newest_batch(loaded, batch)
-    entities = _read_batch(batch_path, [*spec.data.entity_keys, spec.data.timestamp])
-
     use_secret_blocks()
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
     champion = _champion(name, spec.governance.promotion.alias)
+    batch_path = newest_batch(loaded, batch)
+    entities = _read_batch(batch_path, [*spec.data.entity_keys, spec.data.timestamp])
     retrieved = steps.spec_features(loaded, entities, file_sha256(batch_path))
     features = [c for c in retrieved.feature_columns if c != spec.data.label]
     results, run_id = _measure_drift(
@@ -125,7 +147,9 @@ def _champion(name: str, alias: str) -> mlflow_audit.VersionRecord:
     """The version to compare with: the alias's, which must have a training run (the
     reference profile is one of its artifacts)."""
     if mlflow_registry.get_alias_version(name, alias) is None:
-        raise StepError(f"{name} has no {alias!r} version to monitor yet: train and promote one")
+        raise NothingToMonitor(
+            f"{name} has no {alias!r} version to monitor yet: train and promote one"
+        )
     champion = mlflow_audit.describe_version(name, alias)
     if champion.run_id is None:
         raise StepError(f"{name}@{alias} (v{champion.version}) has no training run to compare with")

@@ -1,4 +1,8 @@
-"""What a training run ended with, for the CLI, tests and the flow's return value."""
+"""What a training run ended with, for the CLI, tests and the flow's return value.
+
+Its ``state_name`` names the flow run's final Completed state, so the Prefect UI's run list
+says the outcome (``Promoted``, ``Challenger``, ``AwaitingApproval``) without opening a run.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +24,25 @@ class RunOutcome:
     champion_version: int | None = None
 
     @property
+    def state_name(self) -> str:
+        """The name of the run's Completed state: what happened to its version."""
+        if self.promoted or self.status == "promoted":
+            return "Promoted"
+        if self.status == "awaiting-approval":
+            return "AwaitingApproval"
+        return "Challenger"
+
+    @property
+    def headline(self) -> str:
+        """One line for the state's message: the version and its status."""
+        return f"{self.registered_model} v{self.version}: {self.status}"
+
+    @property
     def failed_gates(self) -> list[str]:
         return [f"{d['gate']} ({d['detail']})" for d in self.decisions if not d["passed"]]
 
     def summary(self) -> str:
-        lines = [f"{self.registered_model} v{self.version}: {self.status}"]
+        lines = [self.headline]
         shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(self.metrics.items()))
         lines.append(f"  test metrics: {shown}")
         for decision in self.decisions:

@@ -11,7 +11,6 @@ monitoring.
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,9 @@ from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.gates import AliasRole, alias_refusal
 from mlops_spec.runtime.lineage import file_sha256
+from mlops_spec.runtime.run_names import run_name_for
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.runtime.spec_cache import load_once
-
-
-def _run_name() -> str:
-    spec_path = str(flow_run.parameters.get("spec_path", "spec"))
-    return f"score-{Path(spec_path).stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
 
 def check_input(source: Path, keys: list[str], shown: str) -> list[str]:
@@ -128,12 +123,21 @@ def _log_scoring_run(
     return run_id
 
 
-@flow(name="mlops-spec-score", flow_run_name=_run_name, log_prints=True)
+@flow(name="mlops-spec-score", flow_run_name=run_name_for("score"), log_prints=True)
 def score(
     spec_path: str, input_path: str, output_path: str, version: int | None = None
 ) -> dict[str, Any]:
     """Score ``input_path``'s entity rows with the champion (or ``version``); write
-    ``output_path``. A version whose recorded verdict does not allow it is refused first."""
+    ``output_path``. A version whose recorded verdict does not allow it is refused first.
+
+    Args:
+        spec_path: The spec whose model scores, relative to the project root (for example
+            specs/penguins.yaml).
+        input_path: A parquet file of entity rows: the spec's entity keys and event time.
+        output_path: Where the predictions are written (parquet, replaced atomically).
+        version: A registered version to score with instead of the champion (it must have
+            been judged by the gates).
+    """
     logger = get_run_logger()
     protect_logs()
     settings = command_settings()

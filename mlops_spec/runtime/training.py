@@ -13,13 +13,11 @@ back rather than parsing a message; the message is for the Prefect UI.
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from contextvars import ContextVar
 
 from prefect import State, flow, get_run_logger
 from prefect.runtime import flow_run
-from prefect.states import Failed
+from prefect.states import Completed, Failed
 
 from mlops_spec.adapters import mlflow_tracking
 from mlops_spec.errors import ConstraintsFailed, RegistryError, StepError
@@ -29,6 +27,7 @@ from mlops_spec.runtime import plan_runner
 from mlops_spec.runtime.console import protect_logs
 from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.outcome import RunOutcome
+from mlops_spec.runtime.run_names import run_name_for
 from mlops_spec.runtime.spec_cache import load_once
 from mlops_spec.secrets import redact_url
 from mlops_spec.settings import Settings
@@ -37,28 +36,31 @@ STOPPED = "stopped by the spec: "
 FAILED = "step failed: "
 
 
-def _run_name() -> str:
-    spec_path = str(flow_run.parameters.get("spec_path", "spec"))
-    try:
-        name = load_once(spec_path, command_settings()).spec.metadata.name
-    except Exception:  # the flow itself reports a bad spec; the name only needs to exist
-        name = Path(spec_path).stem
-    return f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+# Progress bars are for a terminal: the CLI turns them on for its own in-process run, so the
+# flow's parameters (the deployment's run form) hold only what an operator chooses.
+SHOW_PROGRESS: ContextVar[bool] = ContextVar("mlops_spec_show_progress", default=False)
 
 
-@flow(name="mlops-spec-train", flow_run_name=_run_name, log_prints=True)
-def train(spec_path: str, show_progress: bool = False) -> dict[str, Any] | State:
+@flow(name="mlops-spec-train", flow_run_name=run_name_for(None), log_prints=True)
+def train(spec_path: str) -> State:
     """Train, evaluate, govern and register the model a spec describes.
 
-    A run stopped by a data constraint ends Failed with the constraint in its message: an
-    outcome the spec asked for, reported without a traceback. So does a step that failed for a
-    reason it could name (``StepError``: an unreachable backend, a corrupt source file).
+    The run ends Completed with a state named after the outcome (``Promoted``,
+    ``Challenger``, ``AwaitingApproval``) and the outcome as its result. A run stopped by a
+    data constraint ends Failed with the constraint in its message: an outcome the spec asked
+    for, reported without a traceback. So does a step that failed for a reason it could name
+    (``StepError``: an unreachable backend, a corrupt source file).
+
+    Args:
+        spec_path: The spec to run, relative to the project root (for example
+            specs/penguins.yaml); it is loaded and validated when the run starts.
     """
     protect_logs()
     settings = command_settings()
     loaded = load_once(spec_path, settings)
     try:
-        return run_pipeline(loaded, settings, show_progress=show_progress).__dict__
+        outcome = run_pipeline(loaded, settings, show_progress=SHOW_PROGRESS.get())
+        return Completed(name=outcome.state_name, message=outcome.headline, data=outcome.__dict__)
     except ConstraintsFailed as exc:
         get_run_logger().error("%s", exc)
         return Failed(message=f"{STOPPED}{exc}", data=exc)
