@@ -87,14 +87,20 @@ def _prefect_limit(model: str) -> Iterator[None]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.concurrency.sync import concurrency
-    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     name = limit_name(model)
-    # Another run may create it first; one slot either way.
-    with get_client(sync_client=True) as prefect_client, suppress(ObjectAlreadyExists):
-        prefect_client.create_global_concurrency_limit(
-            GlobalConcurrencyLimitCreate(name=name, limit=1)
-        )
+    # Read before creating: creating one that exists makes the server log an integrity-error
+    # traceback, and every promotion after the first would add one. Another run may still
+    # create it between the two calls; one slot either way.
+    with get_client(sync_client=True) as prefect_client:
+        try:
+            prefect_client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with suppress(ObjectAlreadyExists):
+                prefect_client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=1)
+                )
     with ExitStack() as held:
         try:
             held.enter_context(
