@@ -16,6 +16,7 @@ from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
 from mlops_spec.adapters.splitting import holdout_split, split_frame
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
+from mlops_spec.runtime.step_log import found
 from mlops_spec.runtime.steps import PLAIN
 from mlops_spec.settings import Settings
 from mlops_spec.spec import Task
@@ -135,6 +136,19 @@ def tune(
     importances = result.importances()  # fANOVA: computed once, logged and reported
     _log_study(loaded, settings, study_name, run_id, result, importances)
     _report_study(loaded, study_name, result, importances)
+    found(
+        run_id,
+        "tuning %s: %d trials run (%d complete, %d pruned, %d failed in the study); "
+        "best validation %s = %s with %s",
+        study_name,
+        result.trials_this_run,
+        result.n_complete,
+        result.n_pruned,
+        result.n_failed,
+        spec.tuning.metric,
+        reports.table_cell(result.best_value),
+        {k: reports.table_cell(v) for k, v in result.best_params.items()},
+    )
     return dict(result.best_params)
 
 
@@ -227,6 +241,13 @@ def fit(
         seed=spec.split.seed,
     )
     model.fit(train[features], train[spec.data.label])
+    get_run_logger().info(
+        "fitted %s on %d rows x %d features with %s",
+        spec.model.estimator,
+        len(train),
+        len(features),
+        {k: reports.table_cell(v) for k, v in params.items()},
+    )
     return model
 
 
@@ -261,6 +282,8 @@ def evaluate_model(
         )
     rows = [{"metric": k, "value": v} for k, v in result.metrics.items()]
     reports.table(spec.metadata.name, "evaluation", rows, f"test-set metrics ({len(test)} rows)")
+    shown = ", ".join(f"{k}={reports.table_cell(v)}" for k, v in result.metrics.items())
+    found(run_id, "test metrics on %d rows: %s", len(test), shown)
     return result
 
 
@@ -299,9 +322,17 @@ def fairness(
         groups.to_dict("records"),
         "selection rate, TPR, FPR and accuracy per group",
     )
+    failed = report.failed()
+    found(
+        run_id,
+        "fairness on %s: %d of %d rules passed",
+        ", ".join(rules.sensitive),
+        len(report.to_records()) - len(failed),
+        len(report.to_records()),
+    )
     return [
         f"{r.metric.value} on {r.sensitive} = "
         + ("n/a" if r.value is None else f"{r.value:.3f}")
         + f" (needs {r.bound})"
-        for r in report.failed()
+        for r in failed
     ]

@@ -34,6 +34,7 @@ from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.runtime.run_names import run_name_for
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.runtime.spec_cache import load_once
+from mlops_spec.runtime.step_log import found, run_link
 from mlops_spec.settings import Settings
 from mlops_spec.spec.operations import Drift
 
@@ -129,9 +130,16 @@ def check_newest_batch(loaded: LoadedSpec, settings: Settings, batch: str | None
     if drifted:
         event = DRIFT_EVENT if monitoring.on_drift == "retrain" else ALERT_EVENT
         _emit(event, loaded, champion.version, batch_path, drifted, run_id)
-        logger.warning("%s: %s; emitted %s", name, verdict, event)
+        logger.warning("%s: %s; emitted %s (%s)", name, verdict, event, run_link(run_id))
     else:
-        logger.info("%s: %s", name, verdict)
+        found(
+            run_id,
+            "%s: %s in %s against champion v%d",
+            name,
+            verdict,
+            batch_path.name,
+            champion.version,
+        )
     return {
         "model": name,
         "champion_version": champion.version,

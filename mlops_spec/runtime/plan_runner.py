@@ -24,6 +24,7 @@ from mlops_spec.runtime import model_steps, registry_steps, reports, steps
 from mlops_spec.runtime.approval import ApprovalDecision, request_approval
 from mlops_spec.runtime.lineage import frame_fingerprint, git_commit
 from mlops_spec.runtime.outcome import RunOutcome
+from mlops_spec.runtime.step_log import found
 from mlops_spec.secrets import redact_url
 from mlops_spec.settings import Settings
 
@@ -174,6 +175,16 @@ def _judge(run: Run, version: int | None) -> registry_steps.Judgement:
 
 def _governance(run: Run, step: Step) -> None:
     run.judged = _judge(run, None)
+    decisions = run.judged.decisions
+    shown = "; ".join(f"{d.gate} {d.bound} {'pass' if d.passed else 'FAIL'}" for d in decisions)
+    found(
+        run.run_id,
+        "gates: %d of %d passed (%s); verdict %s",
+        sum(d.passed for d in decisions),
+        len(decisions),
+        shown,
+        run.judged.verdict,
+    )
 
 
 def _register(run: Run, step: Step) -> None:
@@ -247,8 +258,21 @@ def _promote(run: Run, step: Step) -> None:
             run.loaded, version, judged.decisions, str(flow_run.id), run.approval, judged.champion
         )
         if run.status != registry_steps.CONFLICT:
-            return
-    run.status = f"challenger (the champion kept moving over {PROMOTION_ATTEMPTS} attempts)"
+            break
+    else:
+        run.status = f"challenger (the champion kept moving over {PROMOTION_ATTEMPTS} attempts)"
+    _log_promotion(run, version)
+
+
+def _log_promotion(run: Run, version: int) -> None:
+    """Where the alias points now, and why."""
+    alias = run.loaded.spec.governance.promotion.alias
+    before = run.need(run.judged, "the gates' verdict").champion
+    if run.promoted:
+        was = f"v{before}" if before is not None else "none"
+        found(run.run_id, "moved %s@%s to v%d (was %s)", run.name, alias, version, was)
+    else:
+        found(run.run_id, "%s v%d is not %s: %s", run.name, version, alias, run.status)
 
 
 STEP_KINDS: dict[str, Callable[[Run, Step], None]] = {

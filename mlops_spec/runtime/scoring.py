@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.runtime import flow_run
 
 from mlops_spec.adapters import (
@@ -34,6 +34,7 @@ from mlops_spec.runtime.lineage import file_sha256
 from mlops_spec.runtime.run_names import run_name_for
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.runtime.spec_cache import load_once
+from mlops_spec.runtime.step_log import found
 
 
 def check_input(source: Path, keys: list[str], shown: str) -> list[str]:
@@ -138,7 +139,6 @@ def score(
         version: A registered version to score with instead of the champion (it must have
             been judged by the gates).
     """
-    logger = get_run_logger()
     protect_logs()
     settings = command_settings()
     loaded = load_once(spec_path, settings)
@@ -167,7 +167,7 @@ def score(
 
     run_id = _log_scoring_run(name, champion.version, X, scored, source, target)
     _publish(name, champion.version, scored, input_path, output_path, run_id)
-    logger.info("scored %d rows with %s v%d -> %s", len(scored), name, champion.version, target)
+    found(run_id, "scored %d rows with %s v%d -> %s", len(scored), name, champion.version, target)
     return {
         "model": name,
         "version": champion.version,

@@ -27,6 +27,7 @@ from mlops_spec.plan import Step, compile_plan
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.lineage import file_sha256, tree_sha256
 from mlops_spec.runtime.retry_rules import retry_transient
+from mlops_spec.runtime.step_log import found
 
 PLAIN: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
@@ -57,6 +58,7 @@ def load_entities(loaded: LoadedSpec) -> tuple[pd.DataFrame, str]:
     if unlabeled:
         raise DataSourceError(f"{data.entities}: {unlabeled} rows have no label ({data.label})")
     frame[data.timestamp] = pd.to_datetime(frame[data.timestamp], utc=True)
+    get_run_logger().info("read %d labelled entity rows from %s", len(frame), data.entities)
     return frame, file_sha256(path)
 
 
@@ -165,6 +167,12 @@ def profile_data(frame: pd.DataFrame, out_dir: Path, run_id: str) -> tuple[Any, 
     view = whylogs_profiling.profile_frame(frame)
     path = whylogs_profiling.write_profile(view, out_dir / "reference_profile.bin")
     mlflow_tracking.log_artifact_file(run_id, path, "profiles")
+    found(
+        run_id,
+        "profiled %d rows x %d columns; logged as the reference profile for monitoring",
+        len(frame),
+        len(frame.columns),
+    )
     return view, path
 
 
@@ -191,6 +199,8 @@ def check_constraints(loaded: LoadedSpec, view: Any, rows: int, run_id: str) -> 
     )
     if records:
         reports.table(name, "constraints-table", records, "each data constraint and its result")
+    passed = sum(1 for r in records if r.get("passed"))
+    found(run_id, "data constraints: %d of %d passed on %d rows", passed, len(records), rows)
     if not report.passed:
         failed = "; ".join(f"{r.column} {r.check}: {r.detail}" for r in report.failed())
         mlflow_tracking.set_tags(run_id, {"mlops_spec.outcome": "stopped:constraints"})
