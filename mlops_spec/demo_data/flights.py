@@ -18,6 +18,14 @@ files: importing the package needs ``setuptools<81``).
   available at the top of that hour is not recorded in the package, so a departure at 10:15
   may see the "10:00" row. The demo treats the labelled hour as the availability time.
 * ``entities_20k.parquet`` is a seeded 20,000-row sample of the entity rows for fast tests.
+
+Two monitoring batches of entity rows (their features come from Feast, like training's), so
+the shipped ``flight-delays-monitor`` deployment has work:
+
+* ``batches/2014-01-01_in_distribution.parquet``: 3,000 flights drawn from the whole year
+  (seed 13): the training distribution, so a monitor must find no drift;
+* ``batches/2014-01-02_december.parquet``: 3,000 December flights (seed 13): a real seasonal
+  shift, as winter weather arrives (temperature and dew point move far from the year's).
 """
 
 from __future__ import annotations
@@ -30,8 +38,9 @@ import pandas as pd
 from mlops_spec.demo_data._io import prepare_once, source_file, strings
 from mlops_spec.errors import DataSourceError
 
-VERSION = 1
+VERSION = 2
 SAMPLE_ROWS = 20_000
+BATCH_ROWS = 3_000
 SAMPLE_SEED = 13
 DELAY_MINUTES = 15
 LOCAL_TZ = "America/New_York"
@@ -139,9 +148,24 @@ def build() -> Mapping[str, pd.DataFrame]:
         "entities_20k.parquet": sample.reset_index(drop=True),
         "flight_features.parquet": flight_features,
         "weather.parquet": weather,
+        **monitoring_batches(entities),
     }
 
 
+def monitoring_batches(entities: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The batches a monitor compares with training's profile (see the module docstring)."""
+    december = entities[entities["month"] == 12]
+    return {
+        "batches/2014-01-01_in_distribution.parquet": _batch(entities),
+        "batches/2014-01-02_december.parquet": _batch(december),
+    }
+
+
+def _batch(rows: pd.DataFrame) -> pd.DataFrame:
+    drawn = rows.sample(n=BATCH_ROWS, random_state=SAMPLE_SEED).sort_index()
+    return drawn.reset_index(drop=True)
+
+
 def prepare(data_dir: Path) -> Path:
-    """Write ``<data_dir>/flights/*.parquet`` unless already current."""
+    """Write ``<data_dir>/flights/*.parquet`` and its batches unless already current."""
     return prepare_once(data_dir / "flights", version=VERSION, sources=_sources(), build=build)

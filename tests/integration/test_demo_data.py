@@ -39,7 +39,7 @@ def test_prepare_all_returns_one_folder_per_dataset(data_dir: Path) -> None:
 
 def test_every_timestamp_is_utc_microseconds(data_dir: Path) -> None:
     files = sorted(data_dir.rglob("*.parquet"))
-    assert len(files) == 10  # 8 datasets files and 2 adult monitoring batches
+    assert len(files) == 12  # 8 datasets files and 2 monitoring batches each for adult, flights
     for path in files:
         field = pq.read_schema(path).field("event_timestamp")
         assert field.type == pa.timestamp("us", tz="UTC"), path
@@ -128,3 +128,18 @@ def test_adult_batches_are_test_rows_and_the_graduates_one_is_shifted(data_dir: 
         assert batch["person_id"].min() >= 32_561  # UCI's test rows only
     assert (features.loc[graduates["person_id"], "education_num"] >= 13).all()
     assert features.loc[same["person_id"], "education_num"].lt(13).mean() > 0.6
+
+
+def test_flight_batches_are_flown_flights_and_the_december_one_is_winter(data_dir: Path) -> None:
+    entities = _read(data_dir, "flights/entities.parquet").set_index(["flight_id", "origin"])
+    weather = _read(data_dir, "flights/weather.parquet")
+    same = _read(data_dir, "flights/batches/2014-01-01_in_distribution.parquet")
+    december = _read(data_dir, "flights/batches/2014-01-02_december.parquet")
+    for batch in (same, december):
+        assert len(batch) == 3_000
+        assert batch.set_index(["flight_id", "origin"]).index.isin(entities.index).all()
+    assert (december["month"] == 12).all()
+    assert same["month"].nunique() == 12
+    # the shift is real: December's weather is far colder than the year's
+    winter = weather[weather["event_timestamp"].dt.month == 12]["temp"].mean()
+    assert winter < weather["temp"].mean() - 15
