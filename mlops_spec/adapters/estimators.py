@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from mlops_spec.errors import StepError
 from mlops_spec.settings import DEFAULT_ALLOWED_ESTIMATORS
 from mlops_spec.spec.metrics import Task
+from mlops_spec_preprocessing import as_float, as_text
 
 DEFAULT_ALLOWED: frozenset[str] = frozenset(DEFAULT_ALLOWED_ESTIMATORS)
 PREPROCESS_STEP = "preprocess"
@@ -104,21 +105,10 @@ def split_columns(df: pd.DataFrame, feature_columns: list[str]) -> tuple[list[st
     return numeric, categorical
 
 
-def _as_float(X: Any) -> pd.DataFrame:
-    """Numbers as float64 with NaN: pandas nullable Int64/Float64 carry pd.NA, which sklearn
-    refuses to put into a numpy array."""
-    return pd.DataFrame(X).astype("float64")
-
-
-def _as_text(X: Any) -> pd.DataFrame:
-    """Categories as plain strings with NaN for missing.
-
-    Encoders reject pd.NA, mixed str/number columns and (SimpleImputer) bool dtype; mapping
-    every present value to its text form makes all of those one uniform case, at fit and at
-    predict time alike.
-    """
-    frame = pd.DataFrame(X).astype(object)
-    return frame.where(frame.isna(), frame.astype(str)).where(frame.notna(), np.nan)
+# Fitted pipelines refer to their conversions by module and name. Models logged before the
+# conversions moved into ``mlops_spec_preprocessing`` name these two; they must keep loading.
+_as_float = as_float
+_as_text = as_text
 
 
 def _family(cls: type) -> str:
@@ -254,11 +244,11 @@ def _scaled_transformers(numeric: list[str], categorical: list[str]) -> _Transfo
 
 
 def _text() -> FunctionTransformer:
-    return FunctionTransformer(_as_text, feature_names_out="one-to-one")
+    return FunctionTransformer(as_text, feature_names_out="one-to-one")
 
 
 def _float() -> FunctionTransformer:
-    return FunctionTransformer(_as_float, feature_names_out="one-to-one")
+    return FunctionTransformer(as_float, feature_names_out="one-to-one")
 
 
 def _check_task(dotted: str, estimator: BaseEstimator, task: Task) -> None:

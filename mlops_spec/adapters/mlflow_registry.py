@@ -30,13 +30,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlflow
 import mlflow.sklearn
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+import mlops_spec_preprocessing
 from mlops_spec.adapters.mlflow_backend import backend_call, is_not_found
 from mlops_spec.adapters.mlflow_tracking import (
     PARAM_VALUE_LIMIT,
@@ -60,7 +63,6 @@ from mlops_spec.adapters.mlflow_tracking import (
 from mlops_spec.errors import PromotionConflict, RegistryError
 
 if TYPE_CHECKING:
-    import pandas as pd
     from mlflow.models.model import ModelInfo
 
 __all__ = [
@@ -104,19 +106,21 @@ __all__ = [
 SERIALIZATION_FORMAT = "skops"
 #: Module prefixes whose types skops may be told to trust. Everything the allowed estimators
 #: need (``TreePredictor``, ``Tree``, ``numpy.dtype``...) is under the first three; the last is
-#: the project's own preprocessing functions (``FunctionTransformer(_as_text)`` in
-#: :mod:`mlops_spec.adapters.estimators`), which skops stores by reference, never as code -
-#: so a loading environment needs ``mlops_spec`` importable.
+#: the project's own column conversions (``FunctionTransformer(as_text)``), which skops stores
+#: by reference, never as code. That package is logged with every model as its
+#: ``code_paths``, so a loading environment needs only the model's requirements.
 TRUSTED_TYPE_PREFIXES: tuple[str, ...] = (
     "sklearn.",
     "numpy.",
     "scipy.",
-    "mlops_spec.adapters.estimators.",
+    "mlops_spec_preprocessing.",
 )
 #: Exact standard-library names that may be trusted. ``functools.partial`` appears in fitted
 #: HistGradientBoosting pipelines; skops checks the wrapped function's name separately, so
 #: trusting the wrapper does not trust what it wraps.
 TRUSTED_TYPE_NAMES: frozenset[str] = frozenset({"functools.partial"})
+#: The package of column conversions every pipeline refers to, logged with each model.
+MODEL_CODE_PATH = str(Path(mlops_spec_preprocessing.__file__).parent)
 #: Packages a served model needs; pinned to the versions installed here.
 DEFAULT_REQUIREMENTS: tuple[str, ...] = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
 
@@ -186,17 +190,36 @@ def trusted_types_for(model: Any, *, extra_prefixes: Sequence[str] = ()) -> list
     return sorted(untrusted)
 
 
+def _as_declared(example: pd.DataFrame) -> pd.DataFrame:
+    """The example as the signature should declare it: integer features as doubles.
+
+    Every pipeline turns numbers into floats with NaN for missing, and a client posting JSON
+    sends a missing number as null, which MLflow's schema enforcement refuses for a ``long``
+    column ("Can not safely convert float64 to int64"). Declared as doubles, integer columns
+    accept integers and gaps alike.
+    """
+    integers = [
+        c
+        for c in example.columns
+        if pd.api.types.is_integer_dtype(example[c]) and not pd.api.types.is_bool_dtype(example[c])
+    ]
+    return example.astype(dict.fromkeys(integers, "float64")) if integers else example
+
+
 def _predict_for_signature(model: Any, example: pd.DataFrame) -> tuple[Any, str]:
     """Predictions that describe the output, and the pyfunc method that produces them.
 
     Classifiers with ``predict_proba`` are described (and served) by their probabilities:
-    scores are what thresholds, ROC curves and drift checks use. ``SGDClassifier`` with the
-    default hinge loss has no ``predict_proba`` and falls back to labels.
+    scores are what thresholds, ROC curves and drift checks use. The probabilities are a frame
+    with one column per class, so the signature names the classes in ``predict_proba``'s
+    column order. ``SGDClassifier`` with the default hinge loss has no ``predict_proba`` and
+    falls back to labels.
     """
     from sklearn.base import is_classifier
 
     if is_classifier(model) and hasattr(model, "predict_proba"):
-        return model.predict_proba(example), "predict_proba"
+        classes = [str(c) for c in model.classes_]
+        return pd.DataFrame(model.predict_proba(example), columns=classes), "predict_proba"
     return model.predict(example), "predict"
 
 
@@ -271,7 +294,7 @@ def _log_model(
 ) -> ModelInfo:
     """The LoggedModel, created in the run's own experiment (see ``log_and_register_model``
     for why it is explicit), then the skops artifact with its signature logged into it."""
-    example = input_example.head(_EXAMPLE_ROWS)
+    example = _as_declared(input_example.head(_EXAMPLE_ROWS))
     predictions, predict_fn = _predict_for_signature(model, example)
     signature = infer_signature(example, predictions)
     experiment_id = experiment_id_of_run(run_id)
@@ -290,6 +313,7 @@ def _log_model(
             signature=signature,
             input_example=example,
             pip_requirements=list(pip_requirements),
+            code_paths=[MODEL_CODE_PATH],
             serialization_format=SERIALIZATION_FORMAT,
             skops_trusted_types=trusted,
             pyfunc_predict_fn=predict_fn,
@@ -301,21 +325,15 @@ def _register_version(
     registered_name: str, info: ModelInfo, *, run_id: str, tags: dict[str, str]
 ) -> int:
     """A new version of ``registered_name`` (created on first use) with its tags in the same
-    ``create_model_version`` call, so no version exists without them."""
+    ``create_model_version`` call, so no version exists without them.
+
+    ``mlflow.register_model`` rather than the client's ``create_model_version``: it also tags
+    the LoggedModel with the version it became (``mlflow.modelVersions``), which is what links
+    the model page in the MLflow UI to its registered version. A process killed between the
+    two leaves a judged version whose model page says "Not registered", nothing worse.
+    """
     with backend_call(f"register a version of {registered_name!r}"):
-        mlflow_client = client()
-        try:
-            mlflow_client.create_registered_model(registered_name)
-        except MlflowException as exc:
-            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise
-        version = mlflow_client.create_model_version(
-            registered_name,
-            source=info.model_uri,
-            run_id=run_id,
-            tags=tags,
-            model_id=info.model_id,
-        )
+        version = mlflow.register_model(info.model_uri, registered_name, tags=tags)
     return int(version.version)
 
 
