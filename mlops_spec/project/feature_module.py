@@ -79,14 +79,23 @@ def _header(name: str, layout: TableLayout, shown: str, ttl: float | None) -> st
     return f'"""{title}\n\n{body}\n"""\n'
 
 
+def _fields(layout: TableLayout) -> str:
+    """The view's schema lines, each feature described (a team refines the text)."""
+    return "".join(
+        f"        Field(name={_q(f.name)}, dtype={f.dtype}, "
+        f"description={_q(f'Column {f.name} of {layout.path.name}.')}),\n"
+        for f in layout.features
+    )
+
+
 def render_module(
     name: str, layout: TableLayout, *, path_expression: str, shown: str, ttl: float | None
 ) -> str:
     """The whole module text for table ``layout`` named ``name``."""
     types = sorted({f.dtype for f in layout.features})
-    fields = "".join(
-        f"        Field(name={_q(f.name)}, dtype={f.dtype}),\n" for f in layout.features
-    )
+    fields = _fields(layout)
+    view_about = f"Features of {layout.path.name}, keyed by {layout.key} at {layout.timestamp}."
+    tags = f'{{"source": {_q(layout.path.name)}, "written_by": "mlops-spec features add"}}'
     served = list(layout.served)
     selected = (
         f"{name}_features"
@@ -127,6 +136,8 @@ from feast.types import {", ".join(types)}
 {fields}    ],
     source={name}_source,
     online=True,
+    description={_q(view_about)},
+    tags={tags},
 )
 
 {name}_v1 = FeatureService(

@@ -28,6 +28,7 @@ POLICY_FILE = "policies/default.yaml"
 # template file (under templates/project) -> where it goes in the project
 COPIED = {
     "feature_repo/feature_store.yaml": "feature_repo/feature_store.yaml",
+    "feature_repo/project.py.tmpl": "feature_repo/project.py",
     "policies/default.yaml": POLICY_FILE,
     "flows/train.py.tmpl": "flows/train.py",
     "flows/score.py.tmpl": "flows/score.py",

@@ -33,6 +33,7 @@ def test_project_has_every_part(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "README.md",
         "data/.gitkeep",
         "feature_repo/feature_store.yaml",
+        "feature_repo/project.py",
         "flows/monitor.py",
         "flows/score.py",
         "flows/train.py",
@@ -43,6 +44,7 @@ def test_project_has_every_part(tmp_path: Path, capsys: pytest.CaptureFixture[st
     }
     store = yaml.safe_load((project / "feature_repo/feature_store.yaml").read_text())
     assert store["project"] == "credit_risk"
+    assert 'name="credit_risk"' in (project / "feature_repo/project.py").read_text()
     assert store["provider"] == "local"
     assert store["offline_store"]["type"] == (
         "mlops_spec.adapters.feast_asof_store.AsofDuckDBOfflineStore"
