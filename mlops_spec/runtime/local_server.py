@@ -132,6 +132,9 @@ def _start(
     log = (state / LOG).open("ab")
     env = {**os.environ, **environment}
     env.pop("PREFECT_API_URL", None)  # the server is the API; it must not look for another
+    # The UI asks this for its API's address; unset, it calls port 4200 and shows "Can't
+    # connect to Server API" on any other port.
+    env["PREFECT_SERVER_UI_API_URL"] = f"http://127.0.0.1:{port}/api"
     process = subprocess.Popen(
         [_prefect_cli(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
