@@ -34,15 +34,19 @@ class OnlineFeatures:
         self.columns = tuple(ref.split(":", 1)[1] for ref in self.refs)
         self._reopen = False
 
-    def get(self, entity_rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    def get(
+        self, entity_rows: Sequence[Mapping[str, Any]], *, keys_checked: bool = False
+    ) -> pd.DataFrame:
         """One row per entity row, in order, with a column per feature (missing -> NA).
 
         After a failure the store is reopened on the next call: online stores keep a
         connection (SQLite's remembers a vanished schema), and a recovered store must serve
         again without a restart. Keys are converted to Feast's value protos first, so a key
-        no store could hold is ``UnservableEntityKey`` (bad input), not an outage.
+        no store could hold is ``UnservableEntityKey`` (bad input), not an outage
+        (``keys_checked``: the caller did that with ``check_keys`` already).
         """
-        _check_keys(entity_rows)
+        if not keys_checked:
+            check_keys(entity_rows)
         try:
             if self._reopen:
                 self._store = open_store(self.repo_path)
@@ -97,7 +101,7 @@ class OnlineFeatures:
         )
 
 
-def _check_keys(entity_rows: Sequence[Mapping[str, Any]]) -> None:
+def check_keys(entity_rows: Sequence[Mapping[str, Any]]) -> None:
     """Convert every key value as Feast will, before the store is touched."""
     from feast.type_map import python_values_to_proto_values
     from feast.value_type import ValueType

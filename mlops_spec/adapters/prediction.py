@@ -40,15 +40,29 @@ def gives_probabilities(model: Any, task: Task | None = None) -> bool:
     )
 
 
-def predict(model: Any, X: Any, task: Task | None = None) -> pd.DataFrame:
+def predict(
+    model: Any, X: Any, task: Task | None = None, *, labels_from_probabilities: bool = False
+) -> pd.DataFrame:
     """The model's answer for each row of ``X``: ``prediction``, then ``proba_<class>`` per class
-    when ``gives_probabilities``; indexed like ``X`` when ``X`` is a frame."""
+    when ``gives_probabilities``; indexed like ``X`` when ``X`` is a frame.
+
+    ``labels_from_probabilities`` (online serving): one model call instead of two, the label
+    being the most probable class. Most of a call's cost is per call (the pipeline's
+    transformers, input checks), and a classifier's ``predict`` repeats ``predict_proba``'s
+    work; the allowed classifiers' ``predict`` is that same class except where two classes
+    are exactly tied (there ``argmax`` takes the first in ``classes_`` order)."""
     index = X.index if isinstance(X, pd.DataFrame) else None
-    out = pd.DataFrame({PREDICTION: model.predict(X)}, index=index)
-    if gives_probabilities(model, task):
-        probabilities = model.predict_proba(X)
-        for i, label in enumerate(model.classes_):
-            out[f"{PROBA_PREFIX}{label}"] = probabilities[:, i]
+    if not gives_probabilities(model, task):
+        return pd.DataFrame({PREDICTION: model.predict(X)}, index=index)
+    probabilities = model.predict_proba(X)
+    labels = (
+        np.asarray(model.classes_)[np.argmax(probabilities, axis=1)]
+        if labels_from_probabilities
+        else model.predict(X)
+    )
+    out = pd.DataFrame({PREDICTION: labels}, index=index)
+    for i, label in enumerate(model.classes_):
+        out[f"{PROBA_PREFIX}{label}"] = probabilities[:, i]
     return out
 
 

@@ -1,23 +1,31 @@
-"""`mlops-spec serve`: the HTTP service (FastAPI) in front of ``serving.predict_entities``.
+"""`mlops-spec serve`: the HTTP service (FastAPI) of one worker process.
 
 ``POST /predict`` takes entity keys and answers with the champion (or, for canary entities,
-the candidate), with features from the Feast online store; ``GET /health`` tells which
-versions answer and what the counters say; ``/docs`` is FastAPI's OpenAPI page. Requests are
-validated against a model built from the spec (the entity key's name and type), so a bad
-request gets a 422 naming the field. The endpoint is a plain function, run in FastAPI's thread
-pool, because prediction is CPU work.
+the candidate), with features from the Feast online store. Requests are validated against a
+model built from the spec (the entity key's name and type), so a bad request gets a 422
+naming the field; then they wait, on the event loop, for their micro-batch
+(``serving_batch``), which ``serving.answer_batch`` scores on the batch thread. ``GET
+/health`` (liveness) tells which versions answer and what the counters say, ``GET /ready``
+whether a champion is loaded and the online store answers, ``GET /metrics`` is Prometheus'
+text format, ``/docs`` FastAPI's OpenAPI page. Limits and the token: ``serving_guard``; the
+worker processes: ``serving_workers``.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import ConfigDict, Field, StrictInt, StrictStr, create_model
 
 from mlops_spec.adapters import data_files, mlflow_tracking
@@ -27,13 +35,15 @@ from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.prediction_log import PredictionLog, log_path
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
-from mlops_spec.runtime.serving import Counters, ModelSlots, UnknownEntities, predict_entities
+from mlops_spec.runtime.serving import ModelSlots, UnknownEntities, answer_batch
+from mlops_spec.runtime.serving_batch import MicroBatcher
+from mlops_spec.runtime.serving_guard import BodyLimit, bearer_check
+from mlops_spec.runtime.serving_metrics import CONTENT_TYPE, LATENCY, REQUESTS, exposition, totals
 from mlops_spec.runtime.spec_cache import load_once
 from mlops_spec.settings import Settings
 from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.sections import Serving
 
-MAX_ENTITIES = 1000
 INT64_MAX = 2**63 - 1  # the widest integer an online store's key can hold
 
 
@@ -61,15 +71,15 @@ def _key_fields(loaded: LoadedSpec, keys: list[str]) -> dict[str, Any]:
     return fields
 
 
-def _request_model(loaded: LoadedSpec, keys: list[str]) -> Any:
-    """The body ``POST /predict`` accepts: 1 to ``MAX_ENTITIES`` entities, each exactly the
+def _request_model(loaded: LoadedSpec, keys: list[str], max_entities: int) -> Any:
+    """The body ``POST /predict`` accepts: 1 to ``max_entities`` entities, each exactly the
     spec's entity keys with their types, so a bad request is a 422 naming the field."""
     entity_model: Any = create_model(
         "Entity", __config__=ConfigDict(extra="forbid"), **_key_fields(loaded, keys)
     )
     return create_model(
         "PredictRequest",
-        entities=(list[entity_model], Field(min_length=1, max_length=MAX_ENTITIES)),
+        entities=(list[entity_model], Field(min_length=1, max_length=max_entities)),
     )
 
 
@@ -83,23 +93,58 @@ class _Service:
     slots: ModelSlots
     features: OnlineFeatures
     log: PredictionLog
-    counters: Counters = field(default_factory=Counters)
+    probe_entity: dict[str, Any]
     stop: threading.Event = field(default_factory=threading.Event)
+    batcher: MicroBatcher = field(init=False)
 
-    def answer(self, request: Any) -> dict[str, Any]:
-        """The answers for the request's entities, each logged; store, key and unknown-entity
-        failures become the HTTP errors the spec and the request call for."""
-        entities = [entity.model_dump() for entity in request.entities]
+    def __post_init__(self) -> None:
+        self.batcher = MicroBatcher(
+            self._score,
+            max_entities=self.serving.batch_max_entities,
+            max_wait=self.serving.batch_wait_ms / 1000,
+        )
+
+    def _score(self, requests: Any) -> Any:
+        return answer_batch(
+            name=self.name,
+            requests=requests,
+            slots=self.slots,
+            features=self.features,
+            serving=self.serving,
+            task=self.task,
+        )
+
+    async def answer(self, request: Any) -> JSONResponse:
+        """The answers for the request's entities (from its batch), each logged; store, key,
+        unknown-entity and time-out failures become the HTTP errors they call for."""
+        started = time.perf_counter()
+        status = 500
         try:
-            rows = predict_entities(
-                name=self.name,
-                entities=entities,
-                slots=self.slots,
-                features=self.features,
-                serving=self.serving,
-                counters=self.counters,
-                task=self.task,
-            )
+            entities = [entity.model_dump() for entity in request.entities]
+            rows = await self._rows(entities)
+            status = 200
+        except HTTPException as exc:
+            status = exc.status_code
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            REQUESTS.labels(self.name, str(status)).inc()
+            LATENCY.labels(self.name).observe(elapsed)
+        at = datetime.now(UTC).isoformat()
+        self.log.append([_log_record(row, at, elapsed * 1000) for row in rows])
+        return JSONResponse(
+            {
+                "model": self.name,
+                "predictions": [
+                    {k: v for k, v in r.items() if not k.startswith("_")} for r in rows
+                ],
+            }
+        )
+
+    async def _rows(self, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        timeout = self.serving.request_timeout_seconds
+        try:
+            return await self.batcher.submit(entities, timeout)
         except OnlineStoreUnavailable as exc:
             raise HTTPException(
                 503, f"online feature store unavailable (on_store_unavailable: error_503): {exc}"
@@ -112,37 +157,45 @@ class _Service:
                 f"no online features for {exc.entities}: unknown, or not materialized "
                 "(run `mlops-spec serve --materialize`)",
             ) from None
-        at = datetime.now(UTC).isoformat()
-        self.log.append([_log_record(row, at) for row in rows])
-        return {
-            "model": self.name,
-            "predictions": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
-        }
+        except TimeoutError:
+            raise HTTPException(
+                504, f"no answer within {timeout} s (serving.request_timeout_seconds)"
+            ) from None
 
     def health(self) -> dict[str, Any]:
+        """Liveness, with what answers and the counters of every worker."""
         champion, candidate = self.slots.current()
-        with self.counters.lock:
-            counted = {
-                "requests": self.counters.requests,
-                "predictions": self.counters.predictions,
-                "store_unavailable": self.counters.store_unavailable,
-                "routes": dict(self.counters.routes),
-            }
         return {
             "status": "ok",
             "model": self.name,
             "mode": self.serving.mode,
+            "worker": os.getpid(),
             "champion_version": champion.version,
             "candidate_version": candidate.version if candidate else None,
             "canary_percent": self.serving.canary_percent,
             "on_store_unavailable": self.serving.on_store_unavailable,
             "reloads": self.slots.reloads,
             "last_reload_error": self.slots.last_error,
-            **counted,
+            **totals(self.name),
         }
 
+    async def ready(self) -> JSONResponse:
+        """Ready when a champion is loaded and the online store answers a read (on the batch
+        thread, between batches); 503 with the reason otherwise."""
+        problems = []
+        try:
+            self.slots.current()
+        except Exception as exc:
+            problems.append(f"{type(exc).__name__}: {exc}")
+        try:
+            await self.batcher.call(self.features.get, [self.probe_entity])
+        except Exception as exc:
+            problems.append(f"{type(exc).__name__}: {exc}")
+        body = {"ready": not problems, "worker": os.getpid(), "problems": problems}
+        return JSONResponse(body, status_code=503 if problems else 200)
 
-def _start_service(loaded: LoadedSpec, settings: Settings) -> _Service:
+
+def _start_service(loaded: LoadedSpec, settings: Settings, keys: list[str]) -> _Service:
     """Connect to MLflow and the online store and load the versions that answer first."""
     spec = loaded.spec
     serving = spec.serving or Serving()
@@ -155,50 +208,86 @@ def _start_service(loaded: LoadedSpec, settings: Settings) -> _Service:
         serving.candidate_alias if serving.mode != "champion" else None,
     )
     slots.refresh()
+    fields = _key_fields(loaded, keys)
     return _Service(
         name=spec.metadata.name,
         task=spec.model.task,
         serving=serving,
         slots=slots,
         features=features,
-        log=PredictionLog(log_path(settings.state, spec.metadata.name)),
+        log=PredictionLog(
+            log_path(settings.state, spec.metadata.name),
+            max_bytes=int(serving.log_max_mb * 2**20),
+            backups=serving.log_backups,
+        ),
+        probe_entity={k: "" if fields[k][0] is StrictStr else 0 for k in keys},
     )
 
 
-def create_app(spec_path: str, settings: Settings | None = None) -> FastAPI:
+def create_app(
+    spec_path: str, settings: Settings | None = None, token: str | None = None
+) -> FastAPI:
+    """The service of one worker; ``token``: the bearer token ``/predict`` and ``/metrics``
+    want (``None``: none)."""
     settings = settings or command_settings()
     loaded = load_once(spec_path, settings)
-    spec = loaded.spec
-    keys = (
-        [spec.data.entity_key]
-        if isinstance(spec.data.entity_key, str)
-        else list(spec.data.entity_key)
+    service = _start_service(loaded, settings, loaded.spec.data.entity_keys)
+    request_model = _request_model(
+        loaded, loaded.spec.data.entity_keys, service.serving.max_entities
     )
-    service = _start_service(loaded, settings)
-    request_model = _request_model(loaded, keys)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.slots.watch(service.serving.reload_seconds, service.stop)
-        yield
-        service.stop.set()
+        service.batcher.start()
+        try:
+            yield
+        finally:  # uvicorn has answered every request in flight by now
+            service.stop.set()
+            await service.batcher.close()
+            service.log.close()
 
     app = FastAPI(
         title=f"{service.name} predictions",
-        description=f"{spec.metadata.description} Served by mlops-spec ({service.serving.mode}).",
+        description=f"{loaded.spec.metadata.description} Served by mlops-spec "
+        f"({service.serving.mode}).",
         lifespan=lifespan,
     )
-
-    def predict(request: Any) -> dict[str, Any]:
-        return service.answer(request)
-
-    predict.__annotations__["request"] = request_model  # what FastAPI validates against
-    app.add_api_route("/predict", predict, methods=["POST"], summary="Predict for entity keys")
-    app.add_api_route("/health", service.health, methods=["GET"], summary="Versions and counters")
+    _routes(app, service, request_model, bearer_check(token))
+    app.add_middleware(BodyLimit, max_bytes=service.serving.max_body_kb * 1024)
     return app
 
 
-def _log_record(row: dict[str, Any], at: str) -> dict[str, Any]:
+def _routes(app: FastAPI, service: _Service, request_model: Any, guard: Any) -> None:
+    async def predict(request: Any) -> JSONResponse:
+        return await service.answer(request)
+
+    async def refused(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path == "/predict":
+            REQUESTS.labels(service.name, "422").inc()
+        return await request_validation_exception_handler(request, exc)
+
+    async def metrics() -> Response:
+        return Response(exposition(), media_type=CONTENT_TYPE)
+
+    predict.__annotations__["request"] = request_model  # what FastAPI validates against
+    secured = [Depends(guard)]
+    app.add_api_route(
+        "/predict",
+        predict,
+        methods=["POST"],
+        summary="Predict for entity keys",
+        dependencies=secured,
+    )
+    app.add_api_route("/health", service.health, methods=["GET"], summary="Liveness and counters")
+    app.add_api_route("/ready", service.ready, methods=["GET"], summary="Readiness")
+    app.add_api_route(
+        "/metrics", metrics, methods=["GET"], summary="Prometheus metrics", dependencies=secured
+    )
+    app.add_exception_handler(RequestValidationError, refused)  # type: ignore[arg-type]
+
+
+def _log_record(row: dict[str, Any], at: str, latency_ms: float) -> dict[str, Any]:
     return {
         "at": at,
         "entity": row["_entity"],
@@ -209,16 +298,6 @@ def _log_record(row: dict[str, Any], at: str) -> dict[str, Any]:
         "champion_prediction": row["_champion"],
         "candidate_version": row["_candidate_version"],
         "candidate_prediction": row["_candidate"],
-        "latency_ms": row["_latency_ms"],
+        "latency_ms": round(latency_ms, 3),
         "store": row["store"],
     }
-
-
-def serve(spec_path: str, *, host: str, port: int, materialize: bool) -> None:
-    """Run the service until interrupted (the CLI's `serve`)."""
-    import uvicorn
-
-    settings = command_settings()
-    if materialize:
-        online_features(load_once(spec_path, settings)).materialize_all()
-    uvicorn.run(create_app(spec_path, settings), host=host, port=port, log_level="info")

@@ -135,6 +135,47 @@ class Serving(SpecModel):
         default=10, gt=0, le=3600, description="How often the service checks the aliases."
     )
     canary: CanaryRules = CanaryRules()
+    batch_max_entities: int = Field(
+        default=64,
+        ge=1,
+        le=10_000,
+        description="Most entities one batch gathers from concurrent requests: one online read "
+        "and one model call each (a larger request is still served whole, as its own batch).",
+    )
+    batch_wait_ms: float = Field(
+        default=2,
+        ge=0,
+        le=1000,
+        description="Longest a batch waits for more requests, and only under load: an idle "
+        "service answers a lone request at once.",
+    )
+    max_entities: int = Field(
+        default=1000, ge=1, le=100_000, description="Most entities one request may ask for."
+    )
+    max_body_kb: int = Field(
+        default=1024,
+        ge=1,
+        le=1_048_576,
+        description="Largest request body accepted, in KiB; a larger one is refused with 413.",
+    )
+    request_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=600,
+        description="Longest a request waits for its answer before a 504.",
+    )
+    log_max_mb: float = Field(
+        default=64,
+        gt=0,
+        le=1_048_576,
+        description="Size at which the prediction log is rotated (predictions.jsonl.1, ...).",
+    )
+    log_backups: int = Field(
+        default=5,
+        ge=0,
+        le=10_000,
+        description="Rotated prediction logs kept; the oldest beyond this is deleted.",
+    )
 
     @model_validator(mode="after")
     def _percent_matches_mode(self) -> Serving:

@@ -252,22 +252,22 @@ def test_an_id_no_store_can_hold_is_bad_input_not_an_outage(repo: Path, key: int
     so the service counted a store outage (503), or answered with imputed defaults."""
     from mlops_spec.adapters.feast_online import OnlineFeatures
     from mlops_spec.errors import OnlineStoreUnavailable, UnservableEntityKey
-    from mlops_spec.runtime.serving import Counters, predict_entities
+    from mlops_spec.runtime.serving import answer_batch
+    from mlops_spec.runtime.serving_metrics import totals
     from mlops_spec.spec.sections import Serving
 
     online = OnlineFeatures(repo, service="penguin_features_v1")
     with pytest.raises(UnservableEntityKey, match=r"entities\.penguin_id: .*out of range"):
         online.get([{"penguin_id": 1}, {"penguin_id": key}])
     assert not issubclass(UnservableEntityKey, OnlineStoreUnavailable)
-    counters = Counters()
-    with pytest.raises(UnservableEntityKey):
-        predict_entities(
-            name="penguin-species",
-            entities=[{"penguin_id": key}],
-            slots=None,  # type: ignore[arg-type]  # never reached: the key is refused first
-            features=online,
-            serving=Serving(on_store_unavailable="defaults"),
-            counters=counters,
-        )
-    assert counters.store_unavailable == 0
+    outages = totals("penguin-species")["store_unavailable"]
+    answers = answer_batch(
+        name="penguin-species",
+        requests=[[{"penguin_id": key}]],
+        slots=None,  # type: ignore[arg-type]  # never reached: the key is refused first
+        features=online,
+        serving=Serving(on_store_unavailable="defaults"),
+    )
+    assert isinstance(answers[0], UnservableEntityKey)
+    assert totals("penguin-species")["store_unavailable"] == outages
     online.get([{"penguin_id": 1}])  # the store was not marked broken

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
 
 from mlops_spec.adapters import prediction
 from mlops_spec.adapters.evaluation import predict_for_evaluation
-from mlops_spec.runtime.serving import Counters, LoadedModel, predict_entities
+from mlops_spec.runtime.serving import LoadedModel, predict_entities
 from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.sections import Serving
 
@@ -89,7 +89,7 @@ class _Slots:
 class _Features:
     columns = ("a", "b")
 
-    def get(self, entities: list[dict[str, Any]]) -> pd.DataFrame:
+    def get(self, entities: list[dict[str, Any]], keys_checked: bool = False) -> pd.DataFrame:
         return X.iloc[[e["id"] for e in entities]].reset_index(drop=True)
 
 
@@ -114,7 +114,6 @@ def test_the_service_answers_what_it_answered_before(kind: str) -> None:
         slots=_Slots(LoadedModel(3, model, ("a", "b"))),  # type: ignore[arg-type]
         features=_Features(),  # type: ignore[arg-type]
         serving=Serving(),
-        counters=Counters(),
         task=task,
     )
     expected = _old_answer(model, X.iloc[[0, 5, 17]].reset_index(drop=True))
