@@ -105,7 +105,7 @@ def test_reviewer_approves_in_the_prefect_ui(
             boxes.nth(1).fill("approved in the UI")
             page.screenshot(path=str(SHOTS / "3-resume-form.png"), full_page=True)
             dialog.get_by_role("button", name="Submit").click()
-            page.get_by_text("Completed").first.wait_for(timeout=120_000)
+            page.get_by_text("Promoted").first.wait_for(timeout=120_000)  # its state name
             page.screenshot(path=str(SHOTS / "4-completed.png"), full_page=True)
             browser.close()
         out, err = process.communicate(timeout=300)
