@@ -209,6 +209,12 @@ def client() -> Any:
     return _require_config().client
 
 
+#: The MLflow UI opens an experiment in its GenAI view (traces, evaluations) unless the
+#: experiment says it holds classic models; its own value for that is this tag.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+CLASSIC_ML = "custom_model_development"
+
+
 def get_or_create_experiment(name: str) -> str:
     """Return the id of experiment ``name``, creating it under the artifact root if needed.
 
@@ -225,9 +231,17 @@ def get_or_create_experiment(name: str) -> str:
         if found is not None:
             if found.lifecycle_stage == "deleted":
                 mlflow_client.restore_experiment(found.experiment_id)
+            if found.tags.get(EXPERIMENT_KIND_TAG) != CLASSIC_ML:
+                mlflow_client.set_experiment_tag(
+                    found.experiment_id, EXPERIMENT_KIND_TAG, CLASSIC_ML
+                )
             return str(found.experiment_id)
         try:
-            return str(mlflow_client.create_experiment(name, artifact_location=location))
+            return str(
+                mlflow_client.create_experiment(
+                    name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: CLASSIC_ML}
+                )
+            )
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise

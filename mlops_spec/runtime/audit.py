@@ -60,7 +60,7 @@ def governance_lines(tags: dict[str, str]) -> list[str]:
     """
     lines = [
         f"  {key.split('.', 2)[2]}: {tags[key]}"
-        for key in sorted(tags, key=_gate_order)
+        for key in sorted(tags, key=gate_order)
         if key.startswith("gate.")
     ]
     if is_unjudged(tags):
@@ -82,6 +82,7 @@ def governance_lines(tags: dict[str, str]) -> list[str]:
     return lines
 
 
-def _gate_order(key: str) -> tuple[int, str]:
+def gate_order(key: str) -> tuple[int, str]:
+    """gate.<i>.<name> keys in the spec's gate order (gate.2 before gate.10), others last."""
     parts = key.split(".")
     return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 10**6, key)

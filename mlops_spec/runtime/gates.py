@@ -176,6 +176,8 @@ def alias_refusal(
     if role == "challenger":
         return None
     if verdict == KEEP_CHALLENGER:
+        if tags.get("approval.decision") == "reject":
+            return f"a reviewer rejected it ({tags.get('approval.reviewer') or 'unknown reviewer'})"
         failed = [
             k.split(".", 2)[2]
             for k, v in sorted(tags.items(), key=_gate_order)

@@ -16,11 +16,11 @@ import pandas as pd
 from prefect import get_run_logger
 from prefect.runtime import flow_run
 
-from mlops_spec.adapters import mlflow_registry, mlflow_tracking
+from mlops_spec.adapters import mlflow_documents, mlflow_registry, mlflow_tracking
 from mlops_spec.errors import ConstraintsFailed
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.plan import Plan, Step
-from mlops_spec.runtime import model_steps, registry_steps, reports, steps
+from mlops_spec.runtime import model_card, model_steps, registry_steps, reports, steps
 from mlops_spec.runtime.approval import ApprovalDecision, request_approval
 from mlops_spec.runtime.lineage import frame_fingerprint, git_commit
 from mlops_spec.runtime.outcome import RunOutcome
@@ -113,6 +113,14 @@ def _split(run: Run, step: Step) -> None:
             "features": ",".join(run.features),
         },
     )
+    spec = run.loaded.spec
+    mlflow_documents.log_datasets(
+        run.run_id,
+        {"training": run.train_rows, "test": run.test_rows},
+        name=spec.features.service or spec.metadata.name,
+        source=str(run.loaded.root / spec.data.entities),
+        label=spec.data.label,
+    )
 
 
 def _tune(run: Run, step: Step) -> None:
@@ -194,6 +202,7 @@ def _register(run: Run, step: Step) -> None:
     example = run.need(run.train_rows, "training rows")[run.features]
     register = steps.configured(registry_steps.register, step)
     run.version = register(run.loaded, run.model, example, run.run_id, lineage | judged.tags)
+    model_card.document(run.loaded.spec, run.version)
 
 
 def _lineage(run: Run) -> dict[str, str]:
@@ -309,6 +318,7 @@ def execute(run: Run) -> RunOutcome:
 def _outcome(run: Run) -> RunOutcome:
     judged = run.need(run.judged, "the gates' verdict")
     version = run.need(run.version, "the version")
+    model_card.document(run.loaded.spec, version)  # again: approval and promotion are decided
     metrics = _test_metrics(run)
     status = "promoted" if run.promoted else run.status
     summary = registry_steps.summary_markdown(

@@ -18,6 +18,9 @@ from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.approval import ApprovalDecision
 from mlops_spec.runtime.gates import (
+    AWAITING_APPROVAL,
+    KEEP_CHALLENGER,
+    PROMOTE,
     VERDICT_TAG,
     GateDecision,
     decide,
@@ -29,6 +32,7 @@ from mlops_spec.runtime.promotion_lock import promotion_lock
 from mlops_spec.runtime.steps import PLAIN
 
 CONFLICT = "conflict"
+CHALLENGER = "challenger"  # every new version's alias until it is promoted
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def register(
         pip_requirements=mlflow_registry.pinned_requirements(),
         tags=tags,
     )
-    mlflow_registry.set_alias(name, "challenger", info.version)
+    mlflow_registry.set_alias(name, CHALLENGER, info.version)
     get_run_logger().info(
         "registered %s version %d (alias challenger, verdict %s)",
         name,
@@ -179,9 +183,10 @@ def promote(
             return False, "awaiting-approval"
         if not approval.approved:
             status = "rejected" if approval.decision == "reject" else "approval-timeout"
-            mlflow_registry.set_version_tags(name, version, {"governance.status": status})
+            mlflow_registry.set_version_tags(name, version, after_review(status))
             by = f" by {approval.reviewer}" if approval.reviewer else ""
             return False, f"challenger ({status}{by})"
+        mlflow_registry.set_version_tags(name, version, after_review("approved"))
         actor = f"reviewer {approval.reviewer} (prefect flow run {flow_run})"
         reason = f"every gate passed; approved: {approval.comment or 'no comment'}"
     with promotion_lock(name):
@@ -198,7 +203,23 @@ def promote(
             get_run_logger().warning("%s; judging again against the new champion", exc)
             return False, CONFLICT
     mlflow_registry.set_version_tags(name, version, {"governance.status": "promoted"})
+    _retire_challenger(name, version)
     return True, "promoted"
+
+
+def after_review(status: str) -> dict[str, str]:
+    """The status a review left, with the verdict it makes: ``awaiting-approval`` no longer
+    holds once a reviewer decided (``promote`` when approved, ``keep-challenger`` when
+    rejected); a review that timed out is still awaiting one."""
+    verdict = {"approved": PROMOTE, "rejected": KEEP_CHALLENGER}.get(status, AWAITING_APPROVAL)
+    return {"governance.status": status, VERDICT_TAG: verdict}
+
+
+def _retire_challenger(name: str, version: int) -> None:
+    """A version that became champion is no longer anyone's challenger: the alias goes, so the
+    version page shows one role and shadow serving has nothing to shadow until a new one."""
+    if mlflow_registry.get_alias_version(name, CHALLENGER) == version:
+        mlflow_registry.delete_alias(name, CHALLENGER)
 
 
 def summary_markdown(

@@ -79,4 +79,7 @@ def rollback(model: str, alias: str, *, actor: str | None, reason: str) -> dict[
     mlflow_registry.set_version_tags(
         model, current, {"governance.status": f"rolled-back (by {who}: {reason})"}
     )
+    from mlops_spec.runtime.model_card import refresh_history
+
+    refresh_history(model)
     return event

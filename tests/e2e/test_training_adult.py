@@ -4,6 +4,7 @@ challenger; every version carries its lineage; audit shows it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def test_adult_governance_story(cli: RunCli, state_dir: Path, tmp_path: Path) ->
     assert "adult-income v2: promoted" in second.stdout
     auc = metric(second.stdout, "roc_auc")
     assert auc > 0.9  # UCI's split; scikit-learn defaults reach about 0.93
-    assert _registry(state_dir, "adult-income")["champion"] == 2
+    # a version that became champion is no longer a challenger
+    assert _registry(state_dir, "adult-income") == {"champion": 2, "challenger": None}
 
     # a clearly worse challenger (a tiny model) against the champion on the same test rows
     worse = variant(
@@ -100,3 +102,76 @@ def test_adult_governance_story(cli: RunCli, state_dir: Path, tmp_path: Path) ->
     assert audit.returncode == 0, audit.stderr
     assert "git.commit" in audit.stdout and "roc_auc vs champion: FAIL" in audit.stdout
     assert "to_version=2" in audit.stdout
+
+
+def test_the_mlflow_pages_tell_the_story(state_dir: Path) -> None:
+    """What a practitioner sees in MLflow after the governance story above (same state):
+    datasets, descriptions, the model card, the model-to-version link, classic-ML experiment,
+    one role per version; and a screenshot of the champion's version page in the MLflow UI."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{state_dir / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    champion = client.get_model_version_by_alias("adult-income", "champion")
+    assert champion.version == "2" and "challenger" not in champion.aliases
+
+    card = champion.description
+    for part in (
+        "# adult-income v2",
+        "## Intended use",
+        "## Data",
+        "## Test metrics",
+        "## Fairness per group (sex, race)",
+        "## Gates",
+        "## Approval",
+        "## Lineage",
+    ):
+        assert part in card, part
+    assert "**Status:** promoted (@champion)" in card
+    assert "roc\\_auc | pass" in card and "\\>= 0.85" in card  # a bound, escaped, not a quote
+    assert "Female" in card and "Male" in card  # the per-group rows
+    page = client.get_registered_model("adult-income").description
+    assert "Census income" in page or "income" in page.lower()
+    assert "## Promotion history" in page and "none → v2" in page
+
+    run = client.get_run(champion.run_id)
+    contexts = {
+        tag.value
+        for dataset in run.inputs.dataset_inputs
+        for tag in dataset.tags
+        if tag.key == "mlflow.data.context"
+    }
+    assert contexts == {"training", "test"}
+    assert all(d.dataset.digest for d in run.inputs.dataset_inputs)
+    assert "model_card.md" in [a.path for a in client.list_artifacts(champion.run_id)]
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags.get("mlflow.experimentKind") == "custom_model_development"
+    model_id = champion.source.removeprefix("models:/")
+    linked = json.loads(client.get_logged_model(model_id).tags["mlflow.modelVersions"])
+    assert [(link["name"], str(link["version"])) for link in linked] == [("adult-income", "2")]
+
+    _screenshot_version_page(state_dir, "adult-income", 2)
+
+
+def _screenshot_version_page(state_dir: Path, name: str, version: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import CHROMIUM_ARGS, SHOTS, install_chromium
+    from tests.support.mlflow_server import start_mlflow_server
+    from tests.support.prefect_server import stop_process_group
+
+    chromium = install_chromium()
+    server = start_mlflow_server(state_dir / "mlflow-ui", f"sqlite:///{state_dir / 'mlflow.db'}")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server.url}/#/models/{name}/versions/{version}")
+            # the card is rendered as markdown: its headings are headings, not '## ' text
+            page.get_by_role("heading", name="Intended use").wait_for(timeout=60_000)
+            page.screenshot(path=str(SHOTS / "mlflow-version-page.png"), full_page=True)
+            browser.close()
+    finally:
+        stop_process_group(server.process)
+    print(f"screenshot: {SHOTS / 'mlflow-version-page.png'}")

@@ -118,3 +118,6 @@ def test_reviewer_approves_in_the_prefect_ui(
     assert "approval.decision: approve" in audit.stdout
     assert "approval.reviewer: ada@example.com" in audit.stdout
     assert "approval.comment: approved in the UI" in audit.stdout
+    # the review decided: the verdict says so too, not only the status
+    assert "governance.verdict: promote" in audit.stdout
+    assert "governance.status: promoted" in audit.stdout
