@@ -8,6 +8,8 @@ method and thresholds decide. The report is a Prefect table and markdown artifac
 monitoring run (metrics per feature, ``reports/drift.json``, a plot, the batch profile). On
 drift the flow emits a Prefect event; with ``on_drift: retrain`` the training deployment's
 trigger (see ``mlops-spec deploy``) starts retraining: Prefect's automations do the reacting.
+A scheduled monitor that has nothing to compare yet (no champion, no batch file) ends
+Completed in a state named ``Skipped`` with the reason, not Failed with a traceback.
 """
 
 from __future__ import annotations
