@@ -10,16 +10,54 @@ from mlops_spec.spec.common import Column, SpecModel
 
 
 class DataConstraint(SpecModel):
-    """One column and one or more checks; every check becomes one whylogs constraint."""
+    """One column and one or more checks; every check becomes one whylogs constraint, judged on
+    the profile of the training frame (the features and the label) before the split. A failed
+    check stops the run (exit code 2) before anything is trained."""
 
-    column: Column
-    no_missing: bool | None = None
-    max_missing_fraction: float | None = Field(default=None, ge=0, le=1)
-    in_range: tuple[float, float] | None = None
-    min: float | None = None
-    max: float | None = None
-    in_set: list[str | int | float | bool] | None = Field(default=None, min_length=1)
-    unique: bool | None = None
+    column: Column = Field(
+        description="The column checked: a feature or the label, as named in the training frame.",
+        examples=["age"],
+    )
+    no_missing: bool | None = Field(
+        default=None,
+        description="`true`: the column may have no missing values. `false` checks nothing.",
+    )
+    max_missing_fraction: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest share of missing values allowed, a fraction from 0 to 1 "
+        "(inclusive): `0.05` passes with at most 5% missing.",
+        examples=[0.05],
+    )
+    in_range: tuple[float, float] | None = Field(
+        default=None,
+        description="`[low, high]`: every non-missing value lies in this range, both bounds "
+        "inclusive; the check fails on a column with no numeric values.",
+        examples=[[17, 100]],
+    )
+    min: float | None = Field(
+        default=None,
+        description="Smallest value allowed (inclusive); a one-sided `in_range`.",
+        examples=[0],
+    )
+    max: float | None = Field(
+        default=None,
+        description="Largest value allowed (inclusive); a one-sided `in_range`.",
+        examples=[1000000],
+    )
+    in_set: list[str | int | float | bool] | None = Field(
+        default=None,
+        min_length=1,
+        description="The only values the column may hold (missing values aside), judged on the "
+        "profile's frequent items.",
+        examples=[["Male", "Female"]],
+    )
+    unique: bool | None = Field(
+        default=None,
+        description="`true`: no two non-missing values are equal (estimated from the profile's "
+        "cardinality sketch). `false` checks nothing.",
+    )
 
     @model_validator(mode="after")
     def _some_check(self) -> DataConstraint:
@@ -43,6 +81,14 @@ class DataConstraint(SpecModel):
 
 
 class FairnessMetric(StrEnum):
+    """A group-fairness metric of a binary classifier's test predictions, computed across the
+    groups of one sensitive column: `disparate_impact` is the lowest group's selection rate
+    (share predicted positive) divided by the highest (1 is parity; 0.8 the usual floor);
+    `demographic_parity_difference` the highest selection rate minus the lowest;
+    `equal_opportunity_difference` the spread of true-positive rates;
+    `equalized_odds_difference` the larger of the true- and false-positive-rate spreads (0 is
+    parity for the three differences)."""
+
     disparate_impact = "disparate_impact"
     demographic_parity_difference = "demographic_parity_difference"
     equal_opportunity_difference = "equal_opportunity_difference"
@@ -50,9 +96,20 @@ class FairnessMetric(StrEnum):
 
 
 class FairnessRule(SpecModel):
-    metric: FairnessMetric
-    min: float | None = None
-    max: float | None = None
+    """A bound on one fairness metric, judged for every sensitive column; give `min`, `max`
+    or both."""
+
+    metric: FairnessMetric = Field(description="The fairness metric bounded.")
+    min: float | None = Field(
+        default=None,
+        description="Lowest value allowed (inclusive), e.g. `0.8` for `disparate_impact`.",
+        examples=[0.8],
+    )
+    max: float | None = Field(
+        default=None,
+        description="Highest value allowed (inclusive), e.g. `0.1` for a `*_difference` metric.",
+        examples=[0.1],
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> FairnessRule:
@@ -62,13 +119,39 @@ class FairnessRule(SpecModel):
 
 
 class Fairness(SpecModel):
-    sensitive: list[Column] = Field(min_length=1)
-    rules: list[FairnessRule] = Field(min_length=1)
+    """Group fairness of the test predictions (binary classification only). A broken rule
+    fails the `fairness` gate: the version is registered but stays `challenger`."""
+
+    sensitive: list[Column] = Field(
+        min_length=1,
+        description="Columns of the entity file whose values form the groups compared, such as "
+        "sex or an age band; each is judged on its own.",
+        examples=[["sex", "race"]],
+    )
+    rules: list[FairnessRule] = Field(
+        min_length=1,
+        description="Bounds every sensitive column must meet.",
+        examples=[[{"metric": "disparate_impact", "min": 0.8}]],
+    )
     min_group_size: int = Field(
-        default=30, ge=1, description="Smaller groups are reported, not judged."
+        default=30,
+        ge=1,
+        description="Test rows a group needs to count: smaller groups are reported, not judged. "
+        "A metric with fewer than two judged groups is not judged, which counts as passing.",
     )
 
 
 class Constraints(SpecModel):
-    data: list[DataConstraint] = Field(default_factory=list)
-    fairness: Fairness | None = None
+    """Rules on the data (checked before training) and on the model's fairness (checked on
+    its test predictions)."""
+
+    data: list[DataConstraint] = Field(
+        default_factory=list,
+        description="Per-column data checks on the training frame; any failure stops the run.",
+        examples=[[{"column": "age", "in_range": [17, 100], "no_missing": True}]],
+    )
+    fairness: Fairness | None = Field(
+        default=None,
+        description="Fairness rules on the test predictions (binary classification only); "
+        "omitted: no fairness gate.",
+    )

@@ -10,6 +10,10 @@ from enum import StrEnum
 
 
 class Task(StrEnum):
+    """What the model predicts, which decides its metrics and estimators: `binary_classification`
+    (exactly two classes; the only task fairness rules apply to), `multiclass_classification`
+    (two or more classes) or `regression` (a number)."""
+
     binary_classification = "binary_classification"
     multiclass_classification = "multiclass_classification"
     regression = "regression"

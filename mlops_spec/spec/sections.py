@@ -12,22 +12,61 @@ from mlops_spec.spec.metrics import Task
 
 
 class Metadata(SpecModel):
-    name: Name
-    owner: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
-    description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    """Who owns the model and what it is for."""
+
+    name: Name = Field(
+        description="The registered model's name, also used in run and deployment names: a "
+        "lower-case slug of letters, digits, `-` and `_`, at most 63 characters, starting "
+        "with a letter or digit.",
+        examples=["credit-default"],
+    )
+    owner: str = Field(
+        min_length=3,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Who answers for the model: an e-mail address, recorded with every run and "
+        "in the model card.",
+        examples=["risk-ml@example.com"],
+    )
+    description: str = Field(
+        default="",
+        description="What the model predicts, in a sentence; shown in the model card, on the "
+        "MLflow model page and in the serving docs.",
+        examples=["Probability that an applicant defaults within 12 months."],
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Free-form text labels; `governance.required_metadata` can require some "
+        "of their keys.",
+        examples=[{"team": "risk", "domain": "credit"}],
+    )
 
 
 class DataSource(SpecModel):
     """Entity rows: one per training example, with its key, event time, label and groups."""
 
-    entities: ProjectPath
-    entity_key: Column | list[Column]
-    timestamp: Column
-    label: Column
+    entities: ProjectPath = Field(
+        description="The entity file, from the project root: parquet (or CSV, by the `.csv` "
+        "suffix), one row per key and event time; every row needs a label.",
+        examples=["data/applications.parquet"],
+    )
+    entity_key: Column | list[Column] = Field(
+        description="The column (or list of columns) identifying the entity, as the Feast "
+        "entity's join key.",
+        examples=["applicant_id", ["store_id", "product_id"]],
+    )
+    timestamp: Column = Field(
+        description="The event-time column: features are joined as of this time "
+        "(point-in-time), and a `time` split orders rows by it.",
+        examples=["event_timestamp"],
+    )
+    label: Column = Field(
+        description="The column the model predicts; neither an entity key nor the timestamp.",
+        examples=["default"],
+    )
     columns: list[Column] | None = Field(
         default=None,
-        description="Columns of the entity file, when known; lets validate check names early.",
+        description="Columns of the entity file, when known; lets validate check names early. "
+        "Must include the keys, the timestamp and the label.",
     )
 
     @property
@@ -50,9 +89,24 @@ class DataSource(SpecModel):
 class FeatureSource(SpecModel):
     """Features joined point-in-time from a Feast repo: a feature service or explicit refs."""
 
-    repo: ProjectPath = "feature_repo"
-    service: str | None = Field(default=None, min_length=1)
-    refs: list[str] | None = Field(default=None, min_length=1)
+    repo: ProjectPath = Field(
+        default="feature_repo",
+        description="The Feast repo folder (the one holding `feature_store.yaml`), from the "
+        "project root.",
+    )
+    service: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A Feast feature service whose features the model uses; give this or "
+        "`refs`, not both.",
+        examples=["credit_features_v1"],
+    )
+    refs: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Feature references as `view:feature`; give this or `service`, not both.",
+        examples=[["applicant_stats:income", "applicant_stats:age"]],
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FeatureSource:
@@ -70,29 +124,69 @@ class FeatureSource(SpecModel):
 
 
 class SplitMethod(StrEnum):
+    """How the test rows are chosen: `time` (the latest rows by event time: tests on rows later
+    than any trained on; the default), `random` (seeded shuffle) or `stratified` (seeded, with
+    each class's share kept on both sides; classification only)."""
+
     time = "time"
     random = "random"
     stratified = "stratified"
 
 
 class Split(SpecModel):
-    method: SplitMethod = SplitMethod.time
-    test_size: float = Field(default=0.2, gt=0, lt=1)
+    """Training and test rows, and the holdout that scores tuning trials. Each held-out part is
+    n x size rows, rounded half up; gates and the champion comparison use the test rows."""
+
+    method: SplitMethod = Field(
+        default=SplitMethod.time,
+        description="`time`, `random` or `stratified`; the tuning holdout is split the same way.",
+    )
+    test_size: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        description="Share of the rows held out as the test set, a fraction strictly between "
+        "0 and 1.",
+        examples=[0.2],
+    )
     validation_size: float = Field(
         default=0.2,
         gt=0,
         lt=1,
-        description="Share of the training rows held out to score tuning trials.",
+        description="Share of the training rows held out to score tuning trials, a fraction "
+        "strictly between 0 and 1; used only with `tuning`.",
+        examples=[0.2],
     )
-    seed: Seed = 42
+    seed: Seed = Field(
+        default=42,
+        description="Seed of the `random` and `stratified` splits and of the final model's "
+        "`random_state` (0 to 2**32 - 1).",
+    )
 
 
 class ModelSection(SpecModel):
-    task: Task
-    estimator: str = Field(pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
-    params: dict[str, Any] = Field(default_factory=dict)
+    """What is trained: the task and a scikit-learn estimator with its fixed parameters."""
+
+    task: Task = Field(
+        description="`binary_classification`, `multiclass_classification` or `regression`; "
+        "decides the metrics and the estimators allowed."
+    )
+    estimator: str = Field(
+        pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$",
+        description="The scikit-learn estimator class, by its full import path.",
+        examples=["sklearn.ensemble.HistGradientBoostingClassifier"],
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Constructor parameters fixed for every fit; each must be a parameter of "
+        "the estimator and not also in `tuning.search_space`.",
+        examples=[{"max_iter": 200}],
+    )
     positive_label: str | int | bool | None = Field(
-        default=None, description="For binary tasks whose label is not 0/1."
+        default=None,
+        description="For binary tasks whose label is not 0/1: the label value the fairness "
+        "rules count as the positive outcome. Omitted: the second of the sorted label values.",
+        examples=[">50K"],
     )
 
 
@@ -100,18 +194,23 @@ class CanaryRules(SpecModel):
     """When a canary has earned promotion (see ``mlops-spec canary``)."""
 
     min_requests: int = Field(
-        default=100, ge=1, description="Canary requests needed before any decision."
+        default=100,
+        ge=1,
+        description="Canary requests needed before any decision (labelled ones, when outcomes "
+        "are given); fewer: the verdict is to wait.",
     )
     min_agreement: float = Field(
         default=0.9,
         ge=0,
         le=1,
-        description="Without outcomes: share of canary requests where the champion agrees.",
+        description="Without outcomes: share of canary requests where the champion agrees, a "
+        "fraction from 0 to 1; at least this promotes the canary.",
     )
     max_regression: float = Field(
         default=0.02,
         ge=0,
-        description="With outcomes: how much lower the canary's accuracy may be.",
+        description="With outcomes: how much lower the canary's accuracy may be than the "
+        "champion's on the same requests, as a fraction (`0.02`: two points).",
     )
 
 
@@ -119,22 +218,43 @@ class Serving(SpecModel):
     """Online serving: who answers, who is tried alongside, and what an outage of the online
     store does."""
 
-    mode: Literal["champion", "shadow", "canary"] = "champion"
+    mode: Literal["champion", "shadow", "canary"] = Field(
+        default="champion",
+        description="`champion`: the champion answers every request. `shadow`: the candidate "
+        "is also scored and logged, never returned. `canary`: `canary_percent` of entities "
+        "get the candidate's answer.",
+    )
     candidate_alias: str = Field(
         default="challenger",
         pattern=r"^[A-Za-z][\w-]*$",
-        description="The version shadowed (scored and logged, never returned) or canaried.",
+        description="The alias of the version shadowed (scored and logged, never returned) or "
+        "canaried; not the promotion alias.",
     )
-    canary_percent: float = Field(default=0.0, ge=0, le=100)
+    canary_percent: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description="Percent (0-100, not a fraction) of entities routed to the candidate by a "
+        "stable hash of the entity key, so an entity always meets one version; above 0 with "
+        "`mode: canary` only.",
+        examples=[10],
+    )
     on_store_unavailable: Literal["defaults", "error_503"] = Field(
         default="error_503",
         description="defaults: predict with every feature missing, so the model's imputers "
         "answer with the training medians and modes; error_503: refuse the request.",
     )
     reload_seconds: float = Field(
-        default=10, gt=0, le=3600, description="How often the service checks the aliases."
+        default=10,
+        gt=0,
+        le=3600,
+        description="How often, in seconds, the service re-reads the aliases; a new champion is "
+        "swapped in without a restart.",
     )
-    canary: CanaryRules = CanaryRules()
+    canary: CanaryRules = Field(
+        default=CanaryRules(),
+        description="When `mlops-spec canary` promotes the candidate or takes it out of traffic.",
+    )
     batch_max_entities: int = Field(
         default=64,
         ge=1,

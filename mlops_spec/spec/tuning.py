@@ -11,9 +11,27 @@ from mlops_spec.spec.common import Duration, Seed, SpecModel
 
 
 class FloatParam(SpecModel):
-    float_: Annotated[tuple[float, float], Field(alias="float")]
-    log: bool = False
-    step: float | None = Field(default=None, gt=0)
+    """A real-valued parameter drawn from `[low, high]`: `{float: [0.01, 0.3], log: true}`."""
+
+    float_: Annotated[
+        tuple[float, float],
+        Field(
+            alias="float",
+            description="`[low, high]`, both inclusive; `low` must be below `high`.",
+            examples=[[0.01, 0.3]],
+        ),
+    ]
+    log: bool = Field(
+        default=False,
+        description="Sample on a log scale (for rates and regularization strengths); needs "
+        "`low` above 0 and no `step`.",
+    )
+    step: float | None = Field(
+        default=None,
+        gt=0,
+        description="Draw only `low`, `low + step`, ...; omitted: any value in the range.",
+        examples=[0.05],
+    )
     kind: ClassVar[str] = "float"
 
     @model_validator(mode="after")
@@ -29,9 +47,27 @@ class FloatParam(SpecModel):
 
 
 class IntParam(SpecModel):
-    int_: Annotated[tuple[int, int], Field(alias="int")]
-    log: bool = False
-    step: int = Field(default=1, ge=1)
+    """A whole-number parameter drawn from `[low, high]`: `{int: [2, 12]}`."""
+
+    int_: Annotated[
+        tuple[int, int],
+        Field(
+            alias="int",
+            description="`[low, high]`, both inclusive; `low` must be below `high`.",
+            examples=[[2, 12]],
+        ),
+    ]
+    log: bool = Field(
+        default=False,
+        description="Sample on a log scale (for sizes spanning orders of magnitude); needs "
+        "`low` above 0 and `step` 1.",
+    )
+    step: int = Field(
+        default=1,
+        ge=1,
+        description="Draw only `low`, `low + step`, ... (default 1: every integer).",
+        examples=[10],
+    )
     kind: ClassVar[str] = "int"
 
     @model_validator(mode="after")
@@ -47,7 +83,13 @@ class IntParam(SpecModel):
 
 
 class CategoricalParam(SpecModel):
-    choices: list[str | int | float | bool | None] = Field(min_length=1)
+    """A parameter picked from a list of values: `{choices: [gini, entropy]}`."""
+
+    choices: list[str | int | float | bool | None] = Field(
+        min_length=1,
+        description="The values tried, as the estimator takes them (`null` for None).",
+        examples=[["gini", "entropy"], [None, 10, 20]],
+    )
     kind: ClassVar[str] = "choices"
 
 
@@ -74,12 +116,21 @@ Param = Annotated[
 
 
 class Sampler(StrEnum):
+    """How Optuna picks each trial's parameters: `tpe` (Tree-structured Parzen Estimator,
+    learns from earlier trials; the default), `random` (independent uniform draws) or `qmc`
+    (quasi-Monte Carlo: scrambled Sobol points that cover the space evenly)."""
+
     tpe = "tpe"
     random = "random"
     qmc = "qmc"
 
 
 class Pruner(StrEnum):
+    """How Optuna stops unpromising trials early, from the validation score each trial reports
+    as its model grows (boosting iterations, trees or epochs; estimators fitted in one go are
+    never pruned): `median` (stop a trial below the median of earlier trials at the same stage;
+    the default), `hyperband`, `successive_halving`, or `none` (every trial runs to the end)."""
+
     median = "median"
     hyperband = "hyperband"
     successive_halving = "successive_halving"
@@ -87,23 +138,76 @@ class Pruner(StrEnum):
 
 
 class Direction(StrEnum):
+    """Whether a higher (`maximize`) or a lower (`minimize`) value of the metric is better."""
+
     maximize = "maximize"
     minimize = "minimize"
 
 
 class Tuning(SpecModel):
-    n_trials: int = Field(default=20, ge=1, le=100_000)
-    timeout: Duration | None = None
-    metric: str
-    direction: Direction | None = None
-    sampler: Sampler = Sampler.tpe
-    pruner: Pruner = Pruner.median
-    parallelism: int = Field(default=2, ge=1, le=256)
-    seed: Seed | None = None
+    """An Optuna study over the estimator's parameters, each trial scored on the validation
+    holdout of the training rows; the best parameters are then fitted on all training rows."""
+
+    n_trials: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Trials the study needs (completed or pruned) before it ends; a re-run of "
+        "an interrupted study runs only the missing ones.",
+        examples=[20],
+    )
+    timeout: Duration | None = Field(
+        default=None,
+        description="Stop starting new trials after this long, even short of `n_trials`: a "
+        "duration such as `10m`, `1h30m` or seconds. Omitted: no time limit.",
+        examples=["10m", "1h"],
+    )
+    metric: str = Field(
+        description="The validation metric trials are ranked by, one of the task's metrics "
+        "(for example `roc_auc`, `f1_macro`, `rmse`).",
+        examples=["roc_auc"],
+    )
+    direction: Direction | None = Field(
+        default=None,
+        description="Omitted: the metric's natural direction (`minimize` for `log_loss`, "
+        "`rmse`, `mae`; `maximize` otherwise). Given, it must agree with it.",
+    )
+    sampler: Sampler = Field(
+        default=Sampler.tpe, description="How each trial's parameters are chosen."
+    )
+    pruner: Pruner = Field(
+        default=Pruner.median, description="How unpromising trials are stopped early."
+    )
+    parallelism: int = Field(
+        default=2,
+        ge=1,
+        le=256,
+        description="Trials run at once: threads in the flow process, or Prefect tasks on "
+        "Dask with the Dask task runner.",
+    )
+    seed: Seed | None = Field(
+        default=None,
+        description="Seed of the sampler and of the trials' estimators (0 to 2**32 - 1); "
+        "omitted: each run samples differently.",
+        examples=[42],
+    )
     max_failed_fraction: float = Field(
         default=0.5,
         ge=0,
         le=1,
-        description="Stop the run when more than this share of finished trials failed.",
+        description="Fail the run when more than this share of its finished trials failed, a "
+        "fraction from 0 to 1; from the 5th finished trial on, the study stops as soon as the "
+        "share is exceeded.",
     )
-    search_space: dict[str, Param] = Field(min_length=1)
+    search_space: dict[str, Param] = Field(
+        min_length=1,
+        description="Estimator parameter names to search, each `{float: [low, high]}`, "
+        "`{int: [low, high]}` or `{choices: [...]}`; a name may not also be fixed in "
+        "`model.params`.",
+        examples=[
+            {
+                "learning_rate": {"float": [0.01, 0.3], "log": True},
+                "max_depth": {"int": [2, 12]},
+            }
+        ],
+    )
