@@ -12,7 +12,7 @@ from mlops_spec.errors import SpecError
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from mlops_spec.loader import load_spec
+    from mlops_spec.loader import validate_file
 
     settings = args.settings
     files = spec_files(args.paths)
@@ -23,7 +23,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     issue_count = 0
     for file in files:
         try:
-            loaded = load_spec(file, settings)
+            verdict = validate_file(file, settings)
         except SpecError as exc:
             invalid += 1
             issue_count += len(exc.issues)
@@ -31,10 +31,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(issue.render(), file=sys.stderr)
             continue
         if not args.quiet:
-            print(
-                f"{loaded.display_path}: ok ({loaded.spec.metadata.name}, "
-                f"hash {loaded.content_hash[:12]})"
-            )
+            print(verdict)
     if invalid:
         print(f"{invalid} of {len(files)} specs invalid ({issue_count} issues)", file=sys.stderr)
         return EXIT_INVALID
@@ -53,9 +50,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from mlops_spec.schema import schema_text
+    from mlops_spec.schema import policy_schema_text, schema_text
 
-    text = schema_text()
+    text = policy_schema_text() if args.policy else schema_text()
     if args.output:
         write_atomic(Path(args.output), text)
         print(f"wrote {args.output}")
@@ -150,6 +147,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     p = sub.add_parser("schema", help="print (or write) the JSON Schema of the spec language")
     p.add_argument("-o", "--output")
+    p.add_argument("--policy", action="store_true", help="the schema of policy files instead")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("deploy", help="write prefect.yaml from the specs (and apply it)")

@@ -19,13 +19,13 @@ from pydantic import ValidationError
 from mlops_spec.errors import SpecError, SpecIssue
 from mlops_spec.loader.estimators import lookup_estimator
 from mlops_spec.loader.issues import issues_from_validation, position_of, render_path
-from mlops_spec.loader.policy import POLICY_KEYS, deep_merge
+from mlops_spec.loader.policy import POLICY_KEYS, deep_merge, policy_schema_errors
 from mlops_spec.loader.project_checks import project_problems
 from mlops_spec.loader.yaml_tree import ParsedYaml, Path_, Position, parse_yaml
 from mlops_spec.settings import Settings
 from mlops_spec.spec.names import did_you_mean
 from mlops_spec.spec.pipeline import TrainingPipeline
-from mlops_spec.spec.rules import Problem, semantic_problems
+from mlops_spec.spec.rules import Problem, allow_list_problem, semantic_problems
 
 
 @dataclass(frozen=True)
@@ -276,6 +276,47 @@ def load_spec(
     )
 
 
+def validate_file(path: str | Path, settings: Settings | None = None) -> str:
+    """What ``validate`` says about one file once it holds: a spec, or a ``kind: Policy``
+    file checked as a policy (its keys, what it extends, and the policy JSON Schema), since a
+    policy on its own is not a pipeline and must not be judged as one.
+
+    Raises:
+        SpecError: every issue found.
+    """
+    settings = settings or Settings()
+    if _kind_of(Path(path), settings) == "Policy":
+        return f"{load_policy(path, settings)}: ok (policy)"
+    loaded = load_spec(path, settings)
+    return (
+        f"{loaded.display_path}: ok ({loaded.spec.metadata.name}, hash {loaded.content_hash[:12]})"
+    )
+
+
+def _kind_of(path: Path, settings: Settings) -> Any:
+    parsed = _read(path, _display(path.resolve(), settings.root), dict(os.environ))
+    if isinstance(parsed, SpecIssue) or not isinstance(parsed.data, dict):
+        return None
+    return parsed.data.get("kind")
+
+
+def load_policy(path: str | Path, settings: Settings | None = None) -> str:
+    """Check one policy file (and what it extends) on its own; return its display path."""
+    settings = settings or Settings()
+    state = _Loading(settings, dict(os.environ))
+    full = Path(path).resolve()
+    shown = _display(full, state.root)
+    data, positions = state.policy(str(full), Position(shown, 1, 1), (), ())
+    if not state.issues:
+        for error_path, message in policy_schema_errors(data):
+            state.add(
+                position_of(error_path, positions, Position(shown, 1, 1)), error_path, message
+            )
+    if state.issues:
+        raise SpecError(state.issues)
+    return shown
+
+
 def _with_policy(
     state: _Loading, data: dict[str, Any], positions: dict[Path_, Position], spec_file: Path
 ) -> dict[str, Any]:
@@ -308,15 +349,32 @@ def _validate(
     try:
         return TrainingPipeline.model_validate(data, context=context)
     except ValidationError as exc:
-        raise SpecError(
-            issues_from_validation(
-                exc,
-                root=TrainingPipeline,
-                data=data,
-                positions=positions,
-                file=shown,
-            )
-        ) from None
+        issues = issues_from_validation(
+            exc, root=TrainingPipeline, data=data, positions=positions, file=shown
+        )
+        extra = _raw_estimator_issues(data, positions, shown, issues, settings)
+        raise SpecError(issues + extra) from None
+
+
+def _raw_estimator_issues(
+    data: dict[str, Any],
+    positions: dict[Path_, Position],
+    shown: str,
+    found: list[SpecIssue],
+    settings: Settings,
+) -> list[SpecIssue]:
+    """The allow-list check on the written estimator when the models failed elsewhere (the
+    other rules need a valid spec), unless the models already faulted that very key."""
+    model = data.get("model")
+    written = model.get("estimator") if isinstance(model, dict) else None
+    if not isinstance(written, str) or any(i.key_path == "model.estimator" for i in found):
+        return []
+    problem = allow_list_problem(written, settings.allowed_estimators)
+    if problem is None:
+        return []
+    path, message, hint = problem
+    where = position_of(path, positions, Position(shown, 1, 1))
+    return [SpecIssue(where.file, where.line, where.col, render_path(path), message, hint)]
 
 
 def _spec_problems(spec: TrainingPipeline, settings: Settings, check_data: bool) -> list[Problem]:

@@ -9,21 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-POLICY_KEYS = frozenset(
-    {
-        "apiVersion",
-        "kind",
-        "extends",
-        "split",
-        "tuning",
-        "constraints",
-        "governance",
-        "monitoring",
-        "schedule",
-        "serving",
-        "model",
-    }
-)
+from mlops_spec.spec.pipeline import POLICY_KEYS
+
+__all__ = ["POLICY_KEYS", "deep_merge", "policy_schema_errors"]
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -34,3 +22,26 @@ def deep_merge(base: Any, override: Any) -> Any:
             merged[key] = deep_merge(base[key], value) if key in base else value
         return merged
     return override
+
+
+def policy_schema_errors(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Where a policy's merged sections break the policy JSON Schema, and how.
+
+    A policy is checked with the JSON Schema an editor uses rather than the pydantic models:
+    its sections are partial until merged under a spec, and the schema (with nothing
+    required) is what says which partial sections are well formed. ``kind`` and
+    ``apiVersion`` were checked and taken out by the loader, so they are put back first.
+    """
+    from jsonschema import Draft202012Validator
+
+    from mlops_spec.schema import policy_schema
+
+    document = {"apiVersion": "mlops-spec/v1", "kind": "Policy", **data}
+    found = []
+    for error in Draft202012Validator(policy_schema()).iter_errors(document):
+        # "not valid under any of the given schemas" (a section that may also be null) says
+        # nothing; the branch that came closest says what is wrong inside it
+        while error.context:
+            error = max(error.context, key=lambda e: len(e.absolute_path))
+        found.append((tuple(error.absolute_path), error.message))
+    return sorted(found, key=lambda item: [str(part) for part in item[0]])

@@ -24,6 +24,7 @@ from mlops_spec.project import ProjectError
 
 TEMPLATES = "templates/project"
 SCHEMA_FILE = "schema/mlops-spec.schema.json"
+POLICY_SCHEMA_FILE = "schema/mlops-spec-policy.schema.json"
 POLICY_FILE = "policies/default.yaml"
 # template file (under templates/project) -> where it goes in the project
 COPIED = {
@@ -55,7 +56,7 @@ def template_text(relative: str) -> str:
 def project_files(folder_name: str) -> dict[str, str]:
     """Every file of a new project, by path relative to its root (pure: no disk writes)."""
     from mlops_spec.plan.deployments import prefect_document, render_prefect_yaml
-    from mlops_spec.schema import schema_text
+    from mlops_spec.schema import policy_schema_text, schema_text
 
     project = feast_project_name(folder_name)
     out: dict[str, str] = {}
@@ -63,6 +64,7 @@ def project_files(folder_name: str) -> dict[str, str]:
         text = template_text(f"{TEMPLATES}/{source}")
         out[target] = text.replace("__PROJECT_TITLE__", folder_name).replace("__PROJECT__", project)
     out[SCHEMA_FILE] = schema_text()
+    out[POLICY_SCHEMA_FILE] = policy_schema_text()
     # The same document `mlops-spec deploy` writes for no specs yet, so `deploy --check` holds.
     out["prefect.yaml"] = render_prefect_yaml(prefect_document([]))
     for keep in KEEP_EMPTY:

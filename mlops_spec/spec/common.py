@@ -13,7 +13,14 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+)
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -61,8 +68,21 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds, written in the spec as ``10m``, ``90s``, ``1h30m`` or a number of seconds."""
+DURATION_PATTERN = r"^(\s*\d+(\.\d+)?(ms|s|m|h|d))+\s*$"
+"""What ``parse_duration`` reads, for editors: one or more number-and-unit parts."""
+_DURATION_JSON_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": DURATION_PATTERN},
+        {"type": "number", "exclusiveMinimum": 0},
+    ],
+    "examples": ["10m", "90s", "1h30m"],
+}
+
+Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_JSON_SCHEMA)]
+"""Seconds, written in the spec as ``10m``, ``90s``, ``1h30m`` or a number of seconds.
+
+The model holds seconds, but the schema an editor checks against describes what is written:
+typed as the float alone, every ``timeout: 10m`` showed as "Incorrect type. Expected number"."""
 
 
 def check_cron(value: Any) -> str:

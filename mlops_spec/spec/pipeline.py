@@ -22,6 +22,22 @@ from mlops_spec.spec.sections import (
 from mlops_spec.spec.tuning import Direction, Tuning
 
 API_VERSION = "mlops-spec/v1"
+#: What a policy file may set: the sections teams share (see ``mlops_spec.loader.policy``).
+POLICY_KEYS = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "extends",
+        "split",
+        "tuning",
+        "constraints",
+        "governance",
+        "monitoring",
+        "schedule",
+        "serving",
+        "model",
+    }
+)
 
 
 class TrainingPipeline(SpecModel):

@@ -64,18 +64,30 @@ def _hint(value: str, choices: Iterable[str], *, what: str, fallback: str | None
     return did_you_mean(value, choices, what=what) or fallback
 
 
+def allow_list_problem(estimator: str, allowed: frozenset[str]) -> Problem | None:
+    """The estimator is not on the allow-list. Also asked of the raw value when the rest of
+    the file fails its models, so ``validate`` reports it alongside those issues."""
+    if estimator in allowed:
+        return None
+    fallback = (
+        "allowed: " + ", ".join(sorted(allowed)) + "; extend with MLOPS_SPEC_EXTRA_ESTIMATORS"
+    )
+    hint = did_you_mean(estimator, allowed, what="estimator", cutoff=0.7)
+    return (
+        ("model", "estimator"),
+        f"'{estimator}' is not in the estimator allow-list",
+        hint or fallback,
+    )
+
+
 def _estimator_problems(
     spec: TrainingPipeline, allowed: frozenset[str], info: EstimatorInfo | None
 ) -> list[Problem]:
     """Allow-list, task fit and parameter names: what the run's first model step refuses."""
     model = spec.model
-    if model.estimator not in allowed:
-        fallback = (
-            "allowed: " + ", ".join(sorted(allowed)) + "; extend with MLOPS_SPEC_EXTRA_ESTIMATORS"
-        )
-        hint = did_you_mean(model.estimator, allowed, what="estimator", cutoff=0.7)
-        message = f"'{model.estimator}' is not in the estimator allow-list"
-        return [(("model", "estimator"), message, hint or fallback)]
+    refused = allow_list_problem(model.estimator, allowed)
+    if refused is not None:
+        return [refused]
     if info is None:
         return []
     problems: list[Problem] = []

@@ -266,8 +266,9 @@ class Serving(SpecModel):
         default=2,
         ge=0,
         le=1000,
-        description="Longest a batch waits for more requests, and only under load: an idle "
-        "service answers a lone request at once.",
+        description="Longest a batch waits for the next request the service has already "
+        "received; it never waits for requests not yet sent, so an idle service answers a lone "
+        "request at once.",
     )
     max_entities: int = Field(
         default=1000, ge=1, le=100_000, description="Most entities one request may ask for."

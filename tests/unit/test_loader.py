@@ -98,6 +98,35 @@ def test_every_issue_reported(tmp_path: Path) -> None:
     assert {"tuning.n_trails", "metadata.ownr", "metadata.owner"} <= keys
 
 
+def test_the_estimator_is_checked_when_other_keys_are_wrong(tmp_path: Path) -> None:
+    """The allow-list runs on the written estimator even when the models fail elsewhere."""
+    text = CORPUS_BASE.replace("n_trials: 5", "n_trails: 5").replace(
+        "HistGradientBoostingClassifier", "HistGradientBoostingClasifier"
+    )
+    spec, settings = _project(tmp_path, text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec, settings)
+    by_key = {issue.key_path: issue for issue in caught.value.issues}
+    assert set(by_key) == {"tuning.n_trails", "model.estimator"}
+    estimator = by_key["model.estimator"]
+    assert estimator.line == 17 and "allow-list" in estimator.message
+    assert "HistGradientBoostingClassifier" in (estimator.hint or "")
+
+
+def test_a_policy_file_is_validated_as_a_policy(tmp_path: Path) -> None:
+    from mlops_spec.loader import validate_file
+
+    good = "kind: Policy\ngovernance:\n  gates: [{metric: accuracy, min: 0.6}]\n"
+    bad = "kind: Policy\ntuning:\n  timeout: soon\ngovernance:\n  gatez: []\n"
+    spec, settings = _project(tmp_path, CORPUS_BASE, **{"p/good.yaml": good, "p/bad.yaml": bad})
+    assert validate_file(tmp_path / "p/good.yaml", settings) == "p/good.yaml: ok (policy)"
+    with pytest.raises(SpecError) as caught:
+        validate_file(tmp_path / "p/bad.yaml", settings)
+    found = {(issue.key_path, issue.line) for issue in caught.value.issues}
+    assert {key for key, _ in found} == {"tuning.timeout", "governance"}, found
+    assert ("tuning.timeout", 3) in found
+
+
 def test_outside_root_allowed_by_settings(tmp_path: Path) -> None:
     text = CORPUS_BASE.replace("data/rows.parquet", "/srv/shared/rows.parquet")
     spec, _ = _project(tmp_path, text)

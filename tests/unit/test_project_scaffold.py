@@ -11,7 +11,7 @@ import yaml
 
 from mlops_spec.cli import main
 from mlops_spec.project import scaffold
-from mlops_spec.schema import schema_text
+from mlops_spec.schema import policy_schema_text, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +39,7 @@ def test_project_has_every_part(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "flows/train.py",
         "policies/default.yaml",
         "prefect.yaml",
+        "schema/mlops-spec-policy.schema.json",
         "schema/mlops-spec.schema.json",
         "specs/.gitkeep",
     }
@@ -56,6 +57,9 @@ def test_project_has_every_part(tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert (project / "feature_repo" / path).resolve().parent == project / ".mlops"
     assert ".mlops/" in (project / ".gitignore").read_text().splitlines()
     assert (project / "schema/mlops-spec.schema.json").read_text() == schema_text()
+    policy_schema = (project / "schema/mlops-spec-policy.schema.json").read_text()
+    assert policy_schema == policy_schema_text()
+    assert "mlops-spec-policy.schema.json" in (project / "policies/default.yaml").read_text()
     assert oct(project.stat().st_mode & 0o777) != oct(0o700)  # not mkdtemp's private mode
     assert not (project / ".mlops").exists()  # state appears when something runs
 
