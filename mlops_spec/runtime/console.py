@@ -10,6 +10,9 @@ it propagates to the root console handler, so the UI keeps the traceback for who
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from mlops_spec.errors import MlopsSpecError
 from mlops_spec.secrets import install_log_redaction
@@ -63,3 +66,25 @@ def protect_logs() -> None:
     masked in every handler (console and Prefect API alike)."""
     quiet_console_tracebacks()
     install_log_redaction()
+
+
+# Progress bars are for a terminal: the CLI turns them on for its own in-process run, so the
+# flow's parameters (the deployment's run form) hold only what an operator chooses. The flag
+# lives here, read through a function: a flow that referenced the ContextVar itself could not
+# be pickled (Prefect's Dask task runner pickles the flow run's context, flow included).
+_SHOW_PROGRESS: ContextVar[bool] = ContextVar("mlops_spec_show_progress", default=False)
+
+
+def progress_shown() -> bool:
+    """Whether this run draws progress bars (only a CLI run in a terminal does)."""
+    return _SHOW_PROGRESS.get()
+
+
+@contextmanager
+def showing_progress(on: bool) -> Iterator[None]:
+    """Progress bars on (or off) for the runs started inside the block."""
+    token = _SHOW_PROGRESS.set(on)
+    try:
+        yield
+    finally:
+        _SHOW_PROGRESS.reset(token)

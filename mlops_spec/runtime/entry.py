@@ -28,19 +28,15 @@ def run_spec(spec_path: str, settings: Settings, *, show_progress: bool = True) 
     deployment's runs are; ``show_progress`` draws the tuning progress bar."""
     name = load_once(spec_path, settings).spec.metadata.name
     use_prefect(settings)
-    from mlops_spec.runtime.console import protect_logs
+    from mlops_spec.runtime.console import protect_logs, showing_progress
     from mlops_spec.runtime.task_runners import with_task_runner
-    from mlops_spec.runtime.training import SHOW_PROGRESS, train
+    from mlops_spec.runtime.training import train
 
     protect_logs()
 
     flow_run = with_task_runner(train, settings)
-    progress = SHOW_PROGRESS.set(show_progress)
-    try:
-        with run_tags(TRAIN.tag, name):
-            state = flow_run(spec_path=spec_path, return_state=True)
-    finally:
-        SHOW_PROGRESS.reset(progress)
+    with showing_progress(show_progress), run_tags(TRAIN.tag, name):
+        state = flow_run(spec_path=spec_path, return_state=True)
     if state.is_failed():
         error = state.result(raise_on_failure=False)
         if isinstance(error, MlopsSpecError):  # the run ended on purpose: its typed error

@@ -13,7 +13,6 @@ back rather than parsing a message; the message is for the Prefect UI.
 from __future__ import annotations
 
 import contextlib
-from contextvars import ContextVar
 
 from prefect import State, flow, get_run_logger
 from prefect.runtime import flow_run
@@ -24,7 +23,7 @@ from mlops_spec.errors import ConstraintsFailed, RegistryError, StepError
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.plan import Plan, compile_plan
 from mlops_spec.runtime import plan_runner
-from mlops_spec.runtime.console import protect_logs
+from mlops_spec.runtime.console import progress_shown, protect_logs
 from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.outcome import RunOutcome
 from mlops_spec.runtime.run_names import run_name_for
@@ -34,11 +33,6 @@ from mlops_spec.settings import Settings
 
 STOPPED = "stopped by the spec: "
 FAILED = "step failed: "
-
-
-# Progress bars are for a terminal: the CLI turns them on for its own in-process run, so the
-# flow's parameters (the deployment's run form) hold only what an operator chooses.
-SHOW_PROGRESS: ContextVar[bool] = ContextVar("mlops_spec_show_progress", default=False)
 
 
 @flow(name="mlops-spec-train", flow_run_name=run_name_for(None), log_prints=True)
@@ -59,7 +53,7 @@ def train(spec_path: str) -> State:
     settings = command_settings()
     loaded = load_once(spec_path, settings)
     try:
-        outcome = run_pipeline(loaded, settings, show_progress=SHOW_PROGRESS.get())
+        outcome = run_pipeline(loaded, settings, show_progress=progress_shown())
         return Completed(name=outcome.state_name, message=outcome.headline, data=outcome.__dict__)
     except ConstraintsFailed as exc:
         get_run_logger().error("%s", exc)

@@ -125,7 +125,7 @@ def test_approve_then_reject(
 
     audit = cli("audit", "penguin-species", "@champion")
     assert audit.returncode == 0, audit.stderr
-    assert "penguin-species version 1 (aliases: challenger, champion)" in audit.stdout
+    assert "penguin-species version 1 (aliases: champion)" in audit.stdout  # challenger dropped
     assert "approval.decision: approve" in audit.stdout
     assert "approval.reviewer: ada@example.com" in audit.stdout
     assert "approval.comment: metrics look right" in audit.stdout

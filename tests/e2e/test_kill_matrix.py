@@ -35,7 +35,8 @@ from tests.support.prefect_server import PrefectServer
 pytestmark = pytest.mark.e2e
 
 MODEL = "penguin-species"
-CREATE = "mlflow.tracking.client:MlflowClient.create_model_version"
+# mlflow.register_model creates the version through the client's private method
+CREATE = "mlflow.tracking.client:MlflowClient._create_model_version"
 REGISTRY = "mlops_spec.adapters.mlflow_registry"
 # (moment, target, before|after, which call). Order matters: tuning is killed before any run
 # finished the shared study (later runs resume it and need no new trial).

@@ -46,7 +46,12 @@ def _runs(server: PrefectServer, flow_name: str) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = server.api(
         "POST",
         "/flow_runs/filter",
-        {"flows": {"name": {"any_": [flow_name]}}, "sort": "EXPECTED_START_TIME_DESC"},
+        {
+            # runs the CLI started: the session's server also holds deployments' scheduled runs
+            "flows": {"name": {"any_": [flow_name]}},
+            "flow_runs": {"deployment_id": {"is_null_": True}},
+            "sort": "START_TIME_DESC",
+        },
     )
     return runs
 

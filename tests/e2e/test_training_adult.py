@@ -113,7 +113,7 @@ def test_the_mlflow_pages_tell_the_story(state_dir: Path) -> None:
     uri = f"sqlite:///{state_dir / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champion = client.get_model_version_by_alias("adult-income", "champion")
-    assert champion.version == "2" and "challenger" not in champion.aliases
+    assert str(champion.version) == "2" and "challenger" not in champion.aliases
 
     card = champion.description
     for part in (

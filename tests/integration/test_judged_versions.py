@@ -55,7 +55,9 @@ def test_tags_are_written_by_the_create_call_itself(
 ) -> None:
     model, X = model_and_rows
     created: list[dict[str, str]] = []
-    create = MlflowClient.create_model_version
+    # mlflow.register_model (which also links the LoggedModel to its version) creates the
+    # version through the client's private _create_model_version
+    create = MlflowClient._create_model_version
 
     def spy(self: MlflowClient, *args: Any, **kwargs: Any) -> Any:
         created.append(dict(kwargs.get("tags") or {}))
@@ -64,7 +66,7 @@ def test_tags_are_written_by_the_create_call_itself(
     def broken(*_: Any, **__: Any) -> None:
         raise AssertionError("a version tag was written after the version was created")
 
-    monkeypatch.setattr(MlflowClient, "create_model_version", spy)
+    monkeypatch.setattr(MlflowClient, "_create_model_version", spy)
     monkeypatch.setattr(MlflowClient, "set_model_version_tag", broken)
     tags = {**LINEAGE, "gate.0.accuracy": "pass: accuracy = 0.95", VERDICT_TAG: PROMOTE}
     version = _register("atomic", model, X, tags)

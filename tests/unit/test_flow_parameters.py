@@ -52,3 +52,15 @@ def test_the_final_state_is_named_after_the_outcome(
     outcome = RunOutcome("m", "m", 3, promoted, status)
     assert outcome.state_name == state_name
     assert outcome.headline == f"m v3: {status}"
+
+
+@pytest.mark.parametrize("job", ["train", "monitor", "score", "canary"])
+def test_every_flow_pickles_by_value(job: str) -> None:
+    """Prefect's Dask task runner pickles the flow run's context, the flow included, and
+    cloudpickle takes a flow's function by value (its module attribute is the Flow): a global
+    it reads that cannot be pickled (a ContextVar, a lock) breaks every Dask task."""
+    import cloudpickle
+
+    flow = _flows()[job]
+    restored = cloudpickle.loads(cloudpickle.dumps(flow))
+    assert restored.name == flow.name
