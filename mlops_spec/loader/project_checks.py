@@ -163,13 +163,14 @@ def _join_key_problems(where: Location, views: list[ViewDef], table: EntityTable
 def _entity_column_problems(spec: TrainingPipeline, table: EntityTable) -> list[Problem]:
     """Columns the run reads from the entity rows themselves: keys, time, label, groups."""
     data = spec.data
-    named: list[tuple[Location, str]] = []
+    named: list[tuple[Location, str | None]] = []
     if isinstance(data.entity_key, list):
         named += [(("data", "entity_key", i), key) for i, key in enumerate(data.entity_key)]
     else:
         named.append((("data", "entity_key"), data.entity_key))
     named += [(("data", "timestamp"), data.timestamp), (("data", "label"), data.label)]
     named += [(("data", "columns", i), c) for i, c in enumerate(data.columns or [])]
+    named += [(("split", key), getattr(spec.split, key)) for key in ("by", "column")]
     if spec.constraints.fairness is not None:
         sensitive = spec.constraints.fairness.sensitive
         named += [(("constraints", "fairness", "sensitive", i), c) for i, c in enumerate(sensitive)]
@@ -183,7 +184,7 @@ def _entity_column_problems(spec: TrainingPipeline, table: EntityTable) -> list[
             has="it has",
         )
         for where, name in named
-        if name not in table.columns
+        if name is not None and name not in table.columns
     ]
     if table.rows == 0:
         problems.append((("data", "entities"), "the entity file has no rows", None))

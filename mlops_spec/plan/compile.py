@@ -7,7 +7,8 @@ from typing import Any
 
 from mlops_spec.loader.load import LoadedSpec
 from mlops_spec.plan.model import Cache, Guard, Plan, Step
-from mlops_spec.spec import ChampionGate, DataConstraint, TrainingPipeline
+from mlops_spec.spec import ChampionGate, DataConstraint, Split, TrainingPipeline
+from mlops_spec.spec.sections import SplitMethod, SplitValues
 
 _CHECKS = ("no_missing", "max_missing_fraction", "in_range", "min", "max", "in_set", "unique")
 
@@ -76,6 +77,25 @@ def _input_steps(spec: TrainingPipeline) -> list[Step]:
     ]
 
 
+def _split_settings(split: Split) -> tuple[tuple[str, Any], ...]:
+    """What decides the split, and nothing that does not (a size the cutoff overrides)."""
+    sized = split.cutoff is None and split.method is not SplitMethod.column
+    values = split.values.model_dump() if split.values is not None else None
+    if split.method is SplitMethod.column and values is None:
+        values = SplitValues().model_dump()
+    return _items(
+        method=split.method.value,
+        cutoff=split.cutoff.isoformat() if split.cutoff else None,
+        validation_cutoff=split.validation_cutoff.isoformat() if split.validation_cutoff else None,
+        by=split.by,
+        column=split.column,
+        values=values,
+        test_size=split.test_size if sized else None,
+        validation_size=split.validation_size,
+        seed=split.seed,
+    )
+
+
 def _data_steps(spec: TrainingPipeline) -> list[Step]:
     return [
         *_input_steps(spec),
@@ -101,12 +121,7 @@ def _data_steps(spec: TrainingPipeline) -> list[Step]:
             "split",
             "scikit-learn",
             "hold out the test rows",
-            _items(
-                method=spec.split.method.value,
-                test_size=spec.split.test_size,
-                validation_size=spec.split.validation_size,
-                seed=spec.split.seed,
-            ),
+            _split_settings(spec.split),
             depends_on=("check_constraints",),
         ),
     ]

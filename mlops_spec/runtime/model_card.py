@@ -157,7 +157,7 @@ def _data(spec: TrainingPipeline, record: VersionRecord, tags: dict[str, str]) -
 def _split_text(spec: TrainingPipeline, record: VersionRecord) -> str:
     params = record.run_params
     return (
-        f"{spec.split.method.value}: {params.get('train_rows', '?')} train, "
+        f"{spec.split.summary()}: {params.get('train_rows', '?')} train, "
         f"{params.get('test_rows', '?')} test rows"
     )
 

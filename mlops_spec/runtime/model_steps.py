@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from mlops_spec.adapters import mlflow_tracking
 from mlops_spec.adapters.estimators import build_pipeline, split_columns
 from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
-from mlops_spec.adapters.splitting import holdout_split, split_frame
+from mlops_spec.adapters.splitting import holdout_split, label_shift, rows_outside, split_frame
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
 from mlops_spec.runtime.step_log import found
@@ -30,7 +30,9 @@ class Evaluation:
 
 
 @task(name="split", **PLAIN)
-def split(loaded: LoadedSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split(loaded: LoadedSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The training and test rows, and warnings about them (a label whose rate moved, rows a
+    column split leaves out), which the run reports in its summary and artifacts."""
     spec = loaded.spec
     train, test = split_frame(
         frame,
@@ -39,10 +41,19 @@ def split(loaded: LoadedSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
         timestamp=spec.data.timestamp,
         task=spec.model.task,
     )
-    get_run_logger().info(
-        "split %s: %d train rows, %d test rows", spec.split.method.value, len(train), len(test)
+    warnings = label_shift(train, test, spec.data.label, spec.model.task)
+    left_out = rows_outside(frame, spec.split)
+    if left_out:
+        warnings.append(
+            f"{left_out} rows have a value of '{spec.split.column}' on no side and are left out"
+        )
+    logger = get_run_logger()
+    logger.info(
+        "split %s: %d train rows, %d test rows", spec.split.summary(), len(train), len(test)
     )
-    return train, test
+    for warning in warnings:
+        logger.warning("split: %s", warning)
+    return train, test, warnings
 
 
 def _objective(
@@ -280,11 +291,45 @@ def evaluate_model(
         mlflow_tracking.log_figure(
             run_id, plots.residual_figure(y_true, result.y_pred), "plots/residuals.png"
         )
+    _log_test_predictions(run_id, test_predictions(loaded, model, test, result))
     rows = [{"metric": k, "value": v} for k, v in result.metrics.items()]
     reports.table(spec.metadata.name, "evaluation", rows, f"test-set metrics ({len(test)} rows)")
     shown = ", ".join(f"{k}={reports.table_cell(v)}" for k, v in result.metrics.items())
     found(run_id, "test metrics on %d rows: %s", len(test), shown)
     return result
+
+
+TEST_PREDICTIONS = "predictions/test_predictions.parquet"
+
+
+def test_predictions(
+    loaded: LoadedSpec, model: Any, test: pd.DataFrame, result: Evaluation
+) -> pd.DataFrame:
+    """Each test row's keys, event time, label and what the model said (its prediction, and
+    its probability per class for a classifier): what a reviewer of a failed version needs
+    to see where it went wrong."""
+    data = loaded.spec.data
+    frame = test[[*data.entity_keys, data.timestamp, data.label]].reset_index(drop=True)
+    frame["prediction"] = result.y_pred
+    if result.y_score is not None:
+        classes = list(getattr(model, "classes_", []))
+        scores = np.asarray(result.y_score)
+        if scores.ndim == 1:  # binary: the positive class's probability
+            frame[f"probability_{classes[1]}"] = scores
+        else:
+            for index, value in enumerate(classes):
+                frame[f"probability_{value}"] = scores[:, index]
+    return frame
+
+
+def _log_test_predictions(run_id: str, frame: pd.DataFrame) -> None:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / Path(TEST_PREDICTIONS).name
+        frame.to_parquet(local, index=False)
+        mlflow_tracking.log_artifact_file(run_id, local, str(Path(TEST_PREDICTIONS).parent))
 
 
 def positive_indicator(values: Any, positive: Any) -> np.ndarray:

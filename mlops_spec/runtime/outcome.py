@@ -22,6 +22,7 @@ class RunOutcome:
     mlflow_run_id: str | None = None
     prefect_flow_run_id: str | None = None
     champion_version: int | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def state_name(self) -> str:
@@ -50,6 +51,7 @@ class RunOutcome:
             lines.append(f"  gate {decision['gate']}: {mark} - {decision['detail']}")
         if self.champion_version is not None:
             lines.append(f"  champion is v{self.champion_version}")
+        lines += [f"  warning: {warning}" for warning in self.warnings]
         lines.append(
             f"  mlflow run {self.mlflow_run_id}; prefect flow run {self.prefect_flow_run_id}"
         )

@@ -58,6 +58,7 @@ class Run:
     approval: ApprovalDecision | None = None
     promoted: bool = False
     status: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -104,7 +105,18 @@ def _check_constraints(run: Run, step: Step) -> None:
 
 def _split(run: Run, step: Step) -> None:
     frame = run.need(run.retrieved, "the feature frame").frame
-    run.train_rows, run.test_rows = steps.configured(model_steps.split, step)(run.loaded, frame)
+    run.train_rows, run.test_rows, warnings = steps.configured(model_steps.split, step)(
+        run.loaded, frame
+    )
+    run.warnings += warnings
+    if warnings:
+        mlflow_tracking.set_tags(run.run_id, {"split.warnings": "; ".join(warnings)})
+        reports.markdown(
+            run.name,
+            "split-warnings",
+            "# Split warnings\n\n" + "\n".join(f"- {w}" for w in warnings) + "\n",
+            "What the split found that may mislead the test metrics",
+        )
     mlflow_tracking.log_params(
         run.run_id,
         {
@@ -344,4 +356,5 @@ def _outcome(run: Run) -> RunOutcome:
         mlflow_run_id=run.run_id,
         prefect_flow_run_id=str(flow_run.id or ""),
         champion_version=champion,
+        warnings=list(run.warnings),
     )

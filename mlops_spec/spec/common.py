@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -159,3 +159,38 @@ Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 """A random seed as NumPy, scikit-learn and Optuna take it: 0 to 2**32 - 1."""
 
 Column = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+_MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+
+
+def parse_moment(value: Any) -> datetime:
+    """A date (midnight) or a date and time; without a zone it is UTC, as event times are."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):  # YAML reads an unquoted 2005-01-01 as a date
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and re.match(_MOMENT_PATTERN, value.strip()):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not a real date: {exc}") from None
+    else:
+        raise ValueError(
+            f"expected a date like 2005-01-01 or a time like 2005-01-01T12:00:00Z, got {value!r}"
+        )
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+Moment = Annotated[
+    datetime,
+    BeforeValidator(parse_moment),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _MOMENT_PATTERN,
+            "examples": ["2005-01-01", "2014-06-30T00:00:00Z"],
+        }
+    ),
+]
+"""A point in time written as an ISO date or date-time, compared with the event-time column."""

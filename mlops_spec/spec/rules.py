@@ -18,7 +18,7 @@ from mlops_spec.spec.governance import CANDIDATE_ALIAS
 from mlops_spec.spec.metrics import TASK_METRICS, Task, higher_is_better
 from mlops_spec.spec.names import did_you_mean
 from mlops_spec.spec.pipeline import TrainingPipeline
-from mlops_spec.spec.sections import Metadata, SplitMethod
+from mlops_spec.spec.sections import Metadata, Split, SplitMethod, SplitValues
 from mlops_spec.spec.tuning import Direction
 
 Location = tuple[str | int, ...]
@@ -175,15 +175,109 @@ def _feature_problems(spec: TrainingPipeline) -> list[Problem]:
 
 
 def _split_problems(spec: TrainingPipeline) -> list[Problem]:
-    if spec.split.method is SplitMethod.stratified and spec.model.task is Task.regression:
+    split = spec.split
+    if split.method is SplitMethod.stratified and spec.model.task is Task.regression:
         return [
             (
                 ("split", "method"),
                 "a stratified split keeps class shares, and a regression has no classes",
-                "use method: random or time",
+                "use method: random, time or group",
             )
         ]
-    return []
+    return [*_split_keys_problems(split), *_split_value_problems(split)]
+
+
+# each method-specific key, and the method it belongs to
+_SPLIT_KEY_METHOD = {
+    "cutoff": SplitMethod.time,
+    "validation_cutoff": SplitMethod.time,
+    "by": SplitMethod.group,
+    "column": SplitMethod.column,
+    "values": SplitMethod.column,
+}
+
+
+def _split_keys_problems(split: Split) -> list[Problem]:
+    """Keys of another method, and the key a method cannot do without."""
+    problems: list[Problem] = [
+        (
+            ("split", key),
+            f"'{key}' belongs to method: {method.value}, and this split is "
+            f"method: {split.method.value}",
+            f"write method: {method.value}, or remove '{key}'",
+        )
+        for key, method in _SPLIT_KEY_METHOD.items()
+        if getattr(split, key) is not None and split.method is not method
+    ]
+    if split.method is SplitMethod.group and split.by is None:
+        problems.append((("split",), "a group split needs the group column", "add by: <column>"))
+    if split.method is SplitMethod.column and split.column is None:
+        problems.append(
+            (
+                ("split",),
+                "a column split needs the column that says each row's side",
+                "add column: <column>",
+            )
+        )
+    if split.validation_cutoff is not None and split.cutoff is None:
+        problems.append(
+            (
+                ("split", "validation_cutoff"),
+                "validation_cutoff needs cutoff: the holdout lies between the two",
+                "add cutoff: <date>, after validation_cutoff",
+            )
+        )
+    return problems
+
+
+def _split_value_problems(split: Split) -> list[Problem]:
+    """Sizes that the chosen test rows make meaningless, cut-offs in the wrong order, a value
+    on two sides."""
+    problems: list[Problem] = []
+    sets_test_rows = split.cutoff is not None or split.method is SplitMethod.column
+    if sets_test_rows and "test_size" in split.model_fields_set:
+        says = "cutoff" if split.cutoff is not None else "the split column"
+        problems.append(
+            (
+                ("split", "test_size"),
+                f"test_size and {says} both say which rows are tested",
+                "remove test_size",
+            )
+        )
+    if (
+        split.cutoff is not None
+        and split.validation_cutoff is not None
+        and split.validation_cutoff >= split.cutoff
+    ):
+        problems.append(
+            (
+                ("split", "validation_cutoff"),
+                f"validation_cutoff {split.validation_cutoff.isoformat()} is not before "
+                f"cutoff {split.cutoff.isoformat()}",
+                "the holdout is the training rows from validation_cutoff up to cutoff",
+            )
+        )
+    if split.values is not None:
+        problems += _values_problems(split.values)
+    return problems
+
+
+def _values_problems(values: SplitValues) -> list[Problem]:
+    seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for side in ("train", "validation", "test"):
+        for index, value in enumerate(getattr(values, side)):
+            key = repr(value)
+            if key in seen:
+                problems.append(
+                    (
+                        ("split", "values", side, index),
+                        f"{value!r} is already a {seen[key]} value",
+                        "each value of the split column belongs to one side",
+                    )
+                )
+            seen.setdefault(key, side)
+    return problems
 
 
 def _tuning_problems(spec: TrainingPipeline) -> list[Problem]:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from mlops_spec.spec.common import Column, Name, ProjectPath, Seed, SpecModel
+from mlops_spec.spec.common import Column, Moment, Name, ProjectPath, Seed, SpecModel
 from mlops_spec.spec.metrics import Task
 
 
@@ -124,29 +124,68 @@ class FeatureSource(SpecModel):
 
 
 class SplitMethod(StrEnum):
-    """How the test rows are chosen: `time` (the latest rows by event time: tests on rows later
-    than any trained on; the default), `random` (seeded shuffle) or `stratified` (seeded, with
-    each class's share kept on both sides; classification only)."""
+    """How the test rows are chosen: `time` (the latest rows by event time, or those at or
+    after a `cutoff`: tests on rows later than any trained on; the default), `random` (seeded
+    shuffle), `stratified` (seeded, with each class's share kept on both sides;
+    classification only), `group` (whole groups of rows, say every row of one person, on one
+    side only) or `column` (a column of the entity rows says each row's side)."""
 
     time = "time"
     random = "random"
     stratified = "stratified"
+    group = "group"
+    column = "column"
+
+
+SplitValue = str | int | bool
+
+
+def _values(*values: SplitValue) -> Any:
+    """A default list of split values (a fresh list each time)."""
+    return lambda: list(values)
+
+
+class SplitValues(SpecModel):
+    """Which values of the split column put a row on which side (`method: column`)."""
+
+    train: list[SplitValue] = Field(
+        default_factory=_values("train"),
+        min_length=1,
+        description="Values of the split column that make a row a training row.",
+        examples=[["train"]],
+    )
+    validation: list[SplitValue] = Field(
+        default_factory=list,
+        description="Values that make a row a tuning-holdout row (trained on by the final "
+        "fit); empty: the holdout is `validation_size` of the training rows, at random.",
+        examples=[["validation"]],
+    )
+    test: list[SplitValue] = Field(
+        default_factory=_values("test"),
+        min_length=1,
+        description="Values that make a row a test row. Rows whose value is in no list are "
+        "left out of the run, and the split step says how many.",
+        examples=[["test"]],
+    )
 
 
 class Split(SpecModel):
-    """Training and test rows, and the holdout that scores tuning trials. Each held-out part is
-    n x size rows, rounded half up; gates and the champion comparison use the test rows."""
+    """Training and test rows, and the holdout that scores tuning trials. Each held-out part
+    given as a size is n x size rows, rounded half up; gates and the champion comparison use
+    the test rows. A time split never separates rows that share a timestamp."""
 
     method: SplitMethod = Field(
         default=SplitMethod.time,
-        description="`time`, `random` or `stratified`; the tuning holdout is split the same way.",
+        description="`time`, `random`, `stratified`, `group` or `column`; the tuning holdout "
+        "is split the same way.",
     )
     test_size: float = Field(
         default=0.2,
         gt=0,
         lt=1,
         description="Share of the rows held out as the test set, a fraction strictly between "
-        "0 and 1.",
+        "0 and 1 (for `group`: the share of groups). Not with `cutoff` or `method: column`, "
+        "which say the test rows themselves.",
         examples=[0.2],
     )
     validation_size: float = Field(
@@ -154,14 +193,55 @@ class Split(SpecModel):
         gt=0,
         lt=1,
         description="Share of the training rows held out to score tuning trials, a fraction "
-        "strictly between 0 and 1; used only with `tuning`.",
+        "strictly between 0 and 1 (for `group`: of the training groups); used only with "
+        "`tuning`.",
         examples=[0.2],
     )
     seed: Seed = Field(
         default=42,
-        description="Seed of the `random` and `stratified` splits and of the final model's "
-        "`random_state` (0 to 2**32 - 1).",
+        description="Seed of the `random`, `stratified` and `group` splits and of the final "
+        "model's `random_state` (0 to 2**32 - 1).",
     )
+    cutoff: Moment | None = Field(
+        default=None,
+        description="`method: time` only: the test rows are those whose event time is at or "
+        "after this date (UTC unless a zone is written).",
+        examples=["2014-01-01"],
+    )
+    validation_cutoff: Moment | None = Field(
+        default=None,
+        description="`method: time` with `cutoff` only: the tuning holdout is the training "
+        "rows at or after this date (before `cutoff`); omitted: the latest `validation_size` "
+        "of them.",
+        examples=["2013-07-01"],
+    )
+    by: Column | None = Field(
+        default=None,
+        description="`method: group`: the entity-file column whose value names a group (a "
+        "person, a store); no group has rows on both sides. Stratified by the label where "
+        "the task is a classification.",
+        examples=["person_id"],
+    )
+    column: Column | None = Field(
+        default=None,
+        description="`method: column`: the entity-file column that says each row's side, "
+        "with the values in `values`.",
+        examples=["fold"],
+    )
+    values: SplitValues | None = Field(
+        default=None,
+        description="`method: column`: which values of `column` are train, validation and "
+        "test rows (default: `train`, none, `test`).",
+    )
+
+    def summary(self) -> str:
+        """The split in a few words, for logs and the model card."""
+        detail = {
+            SplitMethod.time: f"cutoff {self.cutoff.isoformat()}" if self.cutoff else None,
+            SplitMethod.group: f"by {self.by}",
+            SplitMethod.column: f"column {self.column}",
+        }.get(self.method)
+        return f"{self.method.value} ({detail})" if detail else self.method.value
 
 
 class ModelSection(SpecModel):

@@ -268,6 +268,34 @@ CASES: dict[str, str] = {
     "timeout_overflow": edit("  n_trials: 5", "  n_trials: 5\n  timeout: 99999999999999d"),
     "timeout_infinite": edit("  n_trials: 5", "  n_trials: 5\n  timeout: .inf"),
     "seed_out_of_range": edit("model:\n", "split: {seed: -1}\nmodel:\n"),
+    # --- splits by date, group and column -------------------------------------------------
+    "split_cutoff_not_a_date": edit("model:\n", "split: {cutoff: next spring}\nmodel:\n"),
+    "split_cutoff_impossible_date": edit("model:\n", "split: {cutoff: 2024-02-30}\nmodel:\n"),
+    "split_cutoff_with_test_size": edit(
+        "model:\n", "split:\n  cutoff: 2024-01-08\n  test_size: 0.2\nmodel:\n"
+    ),
+    "split_cutoff_on_random": edit(
+        "model:\n", "split:\n  method: random\n  cutoff: 2024-01-08\nmodel:\n"
+    ),
+    "split_validation_cutoff_after_cutoff": edit(
+        "model:\n", "split:\n  cutoff: 2024-01-08\n  validation_cutoff: 2024-01-09\nmodel:\n"
+    ),
+    "split_validation_cutoff_alone": edit(
+        "model:\n", "split:\n  validation_cutoff: 2024-01-05\nmodel:\n"
+    ),
+    "split_group_without_by": edit("model:\n", "split:\n  method: group\nmodel:\n"),
+    "split_group_column_missing": edit(
+        "model:\n", "split:\n  method: group\n  by: person\nmodel:\n"
+    ),
+    "split_column_value_twice": edit(
+        "model:\n",
+        "split:\n  method: column\n  column: sex\n  values:\n    train: [f]\n"
+        "    test: [m, f]\nmodel:\n",
+    ),
+    "split_column_unknown_side": edit(
+        "model:\n",
+        "split:\n  method: column\n  column: sex\n  values: {train: [f], holdout: [m]}\nmodel:\n",
+    ),
     # --- aliases and schedules --------------------------------------------------------------
     "promotion_alias_challenger": edit(
         "  gates:\n", "  promotion: {alias: challenger}\n  gates:\n"

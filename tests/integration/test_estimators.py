@@ -235,7 +235,7 @@ def test_time_split_takes_the_latest_rows(frames: dict[Task, pd.DataFrame]) -> N
     assert set(test.index) == set(df.nlargest(len(test), TS).index)
 
 
-@pytest.mark.parametrize("method", list(SplitMethod))
+@pytest.mark.parametrize("method", [SplitMethod.time, SplitMethod.random, SplitMethod.stratified])
 def test_split_sizes_are_n_times_the_fraction_rounded_half_up(method: SplitMethod) -> None:
     """Every (n, k/100) pair up to n=120, against integer arithmetic rather than floats: ceil of
     the float product gave 8 test rows for 25 rows at 0.28."""
@@ -263,13 +263,18 @@ def test_a_fraction_that_rounds_to_no_rows_is_refused() -> None:
         split_frame(df, Split(test_size=0.1), label=LABEL, timestamp=TS, task=Task.regression)
 
 
-def test_time_split_is_stable_for_ties() -> None:
+def test_time_split_never_cuts_inside_a_timestamp() -> None:
+    """0.4 of 5 rows would cut between the rows of time 1: the cut moves to the boundary."""
     df = pd.DataFrame({TS: [1, 1, 1, 1, 2], LABEL: [0, 1, 0, 1, 0], "x": range(5)})
     train, test = split_frame(
         df, Split(test_size=0.4), label=LABEL, timestamp=TS, task=Task.regression
     )
-    assert list(train.index) == [0, 1, 2]
-    assert list(test.index) == [3, 4]
+    assert list(train.index) == [0, 1, 2, 3]
+    assert list(test.index) == [4]
+    with pytest.raises(StepError, match="every row has the event time 1"):
+        split_frame(
+            df.iloc[:4], Split(test_size=0.5), label=LABEL, timestamp=TS, task=Task.regression
+        )
 
 
 @pytest.mark.parametrize("method", [SplitMethod.random, SplitMethod.stratified])

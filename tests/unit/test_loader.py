@@ -118,7 +118,7 @@ def test_a_policy_file_is_validated_as_a_policy(tmp_path: Path) -> None:
 
     good = "kind: Policy\ngovernance:\n  gates: [{metric: accuracy, min: 0.6}]\n"
     bad = "kind: Policy\ntuning:\n  timeout: soon\ngovernance:\n  gatez: []\n"
-    spec, settings = _project(tmp_path, CORPUS_BASE, **{"p/good.yaml": good, "p/bad.yaml": bad})
+    _, settings = _project(tmp_path, CORPUS_BASE, **{"p/good.yaml": good, "p/bad.yaml": bad})
     assert validate_file(tmp_path / "p/good.yaml", settings) == "p/good.yaml: ok (policy)"
     with pytest.raises(SpecError) as caught:
         validate_file(tmp_path / "p/bad.yaml", settings)

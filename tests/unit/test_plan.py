@@ -60,3 +60,43 @@ def test_plan_imports_no_heavy_library() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("split", "shown", "hidden"),
+    [
+        (
+            "{method: time, cutoff: 2009-01-01, validation_cutoff: 2008-06-01}",
+            ["cutoff: 2009-01-01T00:00:00+00:00", "validation_cutoff: 2008-06-01T00:00:00+00:00"],
+            ["test_size"],
+        ),
+        (
+            "{method: group, by: individual_id, seed: 3}",
+            ["by: individual_id", "test_size: 0.2"],
+            [],
+        ),
+        (
+            "{method: column, column: study_name, values: {train: [PAL0708], test: [PAL0910]}}",
+            ["column: study_name", '"train": ["PAL0708"]', '"test": ["PAL0910"]'],
+            ["test_size"],
+        ),
+    ],
+)
+def test_the_split_step_shows_what_decides_the_split(
+    split: str, shown: list[str], hidden: list[str], at_root: Settings, tmp_path: Path
+) -> None:
+    text = (ROOT / "specs" / "penguins.yaml").read_text()
+    old = "split: {method: stratified, test_size: 0.3, seed: 7}"
+    assert old in text
+    spec = ROOT / "specs" / f"_plan_split_{tmp_path.name}.yaml"
+    spec.write_text(text.replace(old, f"split: {split}"))
+    try:
+        plan = compile_plan(load_spec(spec.relative_to(ROOT), at_root))
+    finally:
+        spec.unlink()
+    rendered = render_text(plan)
+    block = rendered[rendered.index("split   ") : rendered.index(" 6. ")]
+    for part in shown:
+        assert part in block, block
+    for part in hidden:
+        assert part not in block.replace("validation_size", ""), block

@@ -5,7 +5,6 @@ batcher gathers what queued while a batch was scored, and answers a lone request
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -126,17 +125,12 @@ def test_a_store_outage_fails_the_batch_or_answers_it_with_defaults() -> None:
 
 
 class _Recorder:
-    """A batch runner that records each batch and can be held until released."""
+    """A batch runner that records each batch it scores."""
 
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
-        self.release = threading.Event()
-        self.release.set()
-        self.running = threading.Event()
 
     def __call__(self, requests: Sequence[list[dict[str, Any]]]) -> list[Any]:
-        self.running.set()
-        assert self.release.wait(30)
         self.batches.append([r[0]["n"] for r in requests])
         return [[{**r[0], "answer": r[0]["n"] * 10}] for r in requests]
 
@@ -147,35 +141,51 @@ def test_the_batcher_gathers_what_queued_and_answers_a_lone_request_alone() -> N
         batcher = MicroBatcher(recorder, max_entities=8, max_wait=0.002)
         batcher.start()
         lone = await batcher.submit([{"n": 0}], timeout=30)
-        recorder.running.clear()
-        recorder.release.clear()  # the next batch is held while 12 more requests arrive
-        first = asyncio.ensure_future(batcher.submit([{"n": 1}], timeout=30))
-        while not recorder.running.wait(0):
-            await asyncio.sleep(0.001)
-        rest = [asyncio.ensure_future(batcher.submit([{"n": n}], timeout=30)) for n in range(2, 14)]
-        await asyncio.sleep(0)
-        recorder.release.set()
-        answers = await asyncio.gather(first, *rest)
+        # 13 requests queue before the consumer runs again, as while a batch is scored
+        queued = [
+            asyncio.ensure_future(batcher.submit([{"n": n}], timeout=30)) for n in range(1, 14)
+        ]
+        answers = await asyncio.gather(*queued)
         await batcher.close()
         return [lone, *answers], recorder.batches
 
     answers, batches = asyncio.run(scenario())
     assert [a[0]["answer"] for a in answers] == [n * 10 for n in range(14)]
-    assert batches[:3] == [[0], [1], list(range(2, 10))]  # at most 8 entities per batch
-    assert [n for batch in batches for n in batch] == list(range(14))
+    assert batches == [[0], list(range(1, 9)), list(range(9, 14))]  # at most 8 per batch
 
 
-def test_a_request_that_waits_too_long_times_out_and_the_batcher_carries_on() -> None:
-    async def scenario() -> Any:
+def test_a_request_larger_than_a_batch_is_served_whole_and_alone() -> None:
+    async def scenario() -> list[list[int]]:
+        seen: list[list[int]] = []
+
+        def run(requests: Sequence[list[dict[str, Any]]]) -> list[Any]:
+            seen.append([len(r) for r in requests])
+            return list(requests)
+
+        batcher = MicroBatcher(run, max_entities=4, max_wait=0.002)
+        batcher.start()
+        small = asyncio.ensure_future(batcher.submit([{"n": 1}], timeout=30))
+        large = asyncio.ensure_future(batcher.submit([{"n": n} for n in range(10)], timeout=30))
+        after = asyncio.ensure_future(batcher.submit([{"n": 2}], timeout=30))
+        await asyncio.gather(small, large, after)
+        assert len(large.result()) == 10
+        await batcher.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [[1], [10], [1]]
+
+
+def test_a_request_that_timed_out_is_dropped_from_its_batch() -> None:
+    async def scenario() -> tuple[Any, list[list[int]]]:
         recorder = _Recorder()
-        recorder.release.clear()
         batcher = MicroBatcher(recorder, max_entities=8, max_wait=0.002)
         batcher.start()
         with pytest.raises(TimeoutError):
-            await batcher.submit([{"n": 1}], timeout=0.01)
-        recorder.release.set()
+            await batcher.submit([{"n": 1}], timeout=0)  # gave up before it was scored
         answer = await batcher.submit([{"n": 2}], timeout=30)
         await batcher.close()
-        return answer
+        return answer, recorder.batches
 
-    assert asyncio.run(scenario()) == [{"n": 2, "answer": 20}]
+    answer, batches = asyncio.run(scenario())
+    assert answer == [{"n": 2, "answer": 20}]
+    assert batches == [[2]]
