@@ -4,7 +4,7 @@
 the candidate), with features from the Feast online store. Requests are validated against a
 model built from the spec (the entity key's name and type), so a bad request gets a 422
 naming the field; then they wait, on the event loop, for their micro-batch
-(``serving_batch``), which ``serving.answer_batch`` scores on the batch thread. ``GET
+(``serving_batch``), which ``serving.answer_batch`` scores. ``GET
 /health`` (liveness) tells which versions answer and what the counters say, ``GET /ready``
 whether a champion is loaded and the online store answers, ``GET /metrics`` is Prometheus'
 text format, ``/docs`` FastAPI's OpenAPI page. Limits and the token: ``serving_guard``; the
@@ -36,7 +36,7 @@ from mlops_spec.runtime.environment import command_settings
 from mlops_spec.runtime.prediction_log import PredictionLog, log_path
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
 from mlops_spec.runtime.serving import ModelSlots, UnknownEntities, answer_batch
-from mlops_spec.runtime.serving_batch import MicroBatcher
+from mlops_spec.runtime.serving_batch import Arrivals, MicroBatcher, submitted
 from mlops_spec.runtime.serving_guard import BodyLimit, bearer_check
 from mlops_spec.runtime.serving_metrics import CONTENT_TYPE, LATENCY, REQUESTS, exposition, totals
 from mlops_spec.runtime.spec_cache import load_once
@@ -114,13 +114,14 @@ class _Service:
             task=self.task,
         )
 
-    async def answer(self, request: Any) -> JSONResponse:
+    async def answer(self, request: Any, http: Request) -> JSONResponse:
         """The answers for the request's entities (from its batch), each logged; store, key,
         unknown-entity and time-out failures become the HTTP errors they call for."""
         started = time.perf_counter()
         status = 500
         try:
             entities = [entity.model_dump() for entity in request.entities]
+            submitted(http.scope, self.batcher)  # queued in the next line, no await between
             rows = await self._rows(entities)
             status = 200
         except HTTPException as exc:
@@ -180,15 +181,15 @@ class _Service:
         }
 
     async def ready(self) -> JSONResponse:
-        """Ready when a champion is loaded and the online store answers a read (on the batch
-        thread, between batches); 503 with the reason otherwise."""
+        """Ready when a champion is loaded and the online store answers a read; 503 with the
+        reason otherwise. On the event loop, like the batches, so never during one."""
         problems = []
         try:
             self.slots.current()
         except Exception as exc:
             problems.append(f"{type(exc).__name__}: {exc}")
         try:
-            await self.batcher.call(self.features.get, [self.probe_entity])
+            self.features.get([self.probe_entity])
         except Exception as exc:
             problems.append(f"{type(exc).__name__}: {exc}")
         body = {"ready": not problems, "worker": os.getpid(), "problems": problems}
@@ -254,13 +255,14 @@ def create_app(
         lifespan=lifespan,
     )
     _routes(app, service, request_model, bearer_check(token))
+    app.add_middleware(Arrivals, batcher=service.batcher, path="/predict")
     app.add_middleware(BodyLimit, max_bytes=service.serving.max_body_kb * 1024)
     return app
 
 
 def _routes(app: FastAPI, service: _Service, request_model: Any, guard: Any) -> None:
-    async def predict(request: Any) -> JSONResponse:
-        return await service.answer(request)
+    async def predict(request: Any, http: Request) -> JSONResponse:
+        return await service.answer(request, http)
 
     async def refused(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path == "/predict":

@@ -4,13 +4,19 @@ A model call costs nearly the same for 1 row as for 32 (it is per-call overhead:
 the pipeline's transformers, the trees' set-up), so a service that calls the model once per
 request spends its cores on overhead. Requests are queued on the event loop; one consumer
 takes the first, gathers whatever else has queued (up to ``max_entities``), and scores them
-together on one worker thread, while the event loop keeps reading the next requests. Each
-request gets its own rows back (or its own error), in order.
+together. Each request gets its own rows back (or its own error), in order.
 
-The wait is adaptive. The consumer waits for more requests (at most ``max_wait`` seconds)
-only while it has fewer than the last batch had, and never after an idle spell: a lone
-request to an idle service is answered at once, and under steady load batches keep the size
-the load gives them. A request larger than ``max_entities`` is still served whole, alone.
+The batch is scored on the event loop's own thread, which it blocks meanwhile. Scoring is
+Python (pandas, the pipeline) holding the GIL, so a second thread would not overlap with it:
+the event loop would get the GIL only in 5 ms slices, and both would slow down. Blocked, the
+loop leaves new requests in the socket buffers and reads them all as soon as the batch is
+done, which is when the next batch wants them.
+
+The wait is adaptive: the consumer waits only for requests the service has already received
+(``Arrivals`` counts those still being read and validated), each at most ``max_wait`` seconds
+after the previous one joined. A lone request to an idle service is answered at once; under
+load a batch holds everything that arrived while the previous one was scored. A request
+larger than ``max_entities`` is still served whole, alone.
 """
 
 from __future__ import annotations
@@ -18,14 +24,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 Rows = list[dict[str, Any]]
 Answer = Rows | Exception
 BatchRunner = Callable[[Sequence[Rows]], list[Answer]]
-T = TypeVar("T")
 
 
 @dataclass
@@ -35,17 +39,16 @@ class _Pending:
 
 
 class MicroBatcher:
-    """Gathers requests into batches for ``run``, one batch at a time, on one thread."""
+    """Gathers requests into batches for ``run``, one batch at a time."""
 
     def __init__(self, run: BatchRunner, *, max_entities: int, max_wait: float) -> None:
         self.run = run
         self.max_entities = max_entities
         self.max_wait = max_wait
-        self._expected = 1  # requests the last batch gathered
+        self.arriving = 0  # requests received and not yet submitted (``Arrivals``)
         self._held: _Pending | None = None  # taken from the queue, saved for the next batch
         self._queue: asyncio.Queue[_Pending] | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
 
     def start(self) -> None:
         """Start the consumer on the running event loop (the service's startup)."""
@@ -61,18 +64,12 @@ class MicroBatcher:
         self._queue.put_nowait(_Pending(entities, future))
         return await asyncio.wait_for(future, timeout)
 
-    async def call(self, function: Callable[..., T], *args: Any) -> T:
-        """Run ``function`` on the batch thread, between batches (what shares the models'
-        and the store's objects: the readiness probe)."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
-
     async def close(self) -> None:
-        """Stop taking batches; the batch being scored finishes and answers first."""
+        """Stop taking batches (a batch being scored has answered: it never yields)."""
         if self._consumer is not None:
             self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer
-        self._executor.shutdown(wait=True)
 
     async def _consume(self) -> None:
         while True:
@@ -81,7 +78,7 @@ class MicroBatcher:
             if not live:
                 continue
             try:
-                answers = await self.call(self.run, [p.entities for p in live])
+                answers = self.run([p.entities for p in live])
             except Exception as exc:  # the model or the store broke for the whole batch
                 answers = [exc] * len(live)
             for pending, answer in zip(live, answers, strict=True):
@@ -93,30 +90,56 @@ class MicroBatcher:
                     pending.future.set_result(answer)
 
     async def _gather(self) -> list[_Pending]:
-        """The next batch: the first request, then whatever queues before the wait ends."""
+        """The next batch: the first request, then more while more are arriving."""
         assert self._queue is not None
-        loop = asyncio.get_running_loop()
-        waited_from = loop.time()
         first = self._held or await self._queue.get()
         self._held = None
-        idle = loop.time() - waited_from > self.max_wait
         batch, size = [first], len(first.entities)
-        deadline = loop.time() + self.max_wait
         while size < self.max_entities:
-            if self._queue.empty():
-                remaining = deadline - loop.time()
-                if idle or len(batch) >= self._expected or remaining <= 0:
-                    break
+            if not self._queue.empty():
+                item = self._queue.get_nowait()
+            elif self.arriving <= 0:
+                break  # nothing on its way: do not wait
+            else:
                 try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                    item = await asyncio.wait_for(self._queue.get(), self.max_wait)
                 except TimeoutError:
                     break
-            else:
-                item = self._queue.get_nowait()
             if size + len(item.entities) > self.max_entities:
                 self._held = item
                 break
             batch.append(item)
             size += len(item.entities)
-        self._expected = len(batch)
         return batch
+
+
+class Arrivals:
+    """ASGI middleware counting requests to ``path`` that the service has received but not
+    yet submitted to ``batcher``: the batcher waits for those, and only those. The endpoint
+    calls ``submitted(scope)`` as it submits; a request refused before (401, 413, 422)
+    stops counting when it is answered."""
+
+    def __init__(self, app: Any, *, batcher: MicroBatcher, path: str) -> None:
+        self.app = app
+        self.batcher = batcher
+        self.path = path
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        self.batcher.arriving += 1
+        scope[_COUNTED] = True
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            submitted(scope, self.batcher)
+
+
+_COUNTED = "mlops_spec.arriving"
+
+
+def submitted(scope: Any, batcher: MicroBatcher) -> None:
+    """This request no longer arrives: it is queued, or answered (idempotent)."""
+    if scope.pop(_COUNTED, False):
+        batcher.arriving -= 1

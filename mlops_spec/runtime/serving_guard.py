@@ -48,11 +48,11 @@ def resolve_token(environ: MutableMapping[str, str] | None = None) -> str | None
     return token or None
 
 
-def bearer_check(token: str | None) -> Callable[..., None]:
+def bearer_check(token: str | None) -> Callable[..., Awaitable[None]]:
     """A FastAPI dependency that refuses a missing or wrong bearer token with 401."""
     scheme = HTTPBearer(auto_error=False, description="MLOPS_SPEC_SERVING_TOKEN")
 
-    def check(
+    async def check(  # async: FastAPI would run a plain function in its thread pool
         credentials: HTTPAuthorizationCredentials | None = Security(scheme),  # noqa: B008
     ) -> None:
         if token is None:

@@ -12,13 +12,14 @@ handled as the spec says and recovered from.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,10 @@ from sklearn.dummy import DummyClassifier
 
 from mlops_spec.adapters import mlflow_registry as reg
 from mlops_spec.adapters.feast_online import OnlineFeatures
+from mlops_spec.runtime.prediction_log import read_log
 from mlops_spec.runtime.serving import canary_bucket
 from tests.e2e.conftest import BIN, ROOT
-from tests.support.serving import served
+from tests.support.serving import served, served_process
 
 pytestmark = pytest.mark.e2e
 
@@ -127,16 +129,32 @@ def _predict(client: httpx.Client, ids: list[int]) -> list[dict[str, Any]]:
     return predictions
 
 
-def _log(setup: Setup) -> list[dict[str, Any]]:
+def _log(setup: Setup, at_least: int = 0) -> list[dict[str, Any]]:
+    """The prediction log, once it holds ``at_least`` records (it is written in the
+    background, a fraction of a second after the answers)."""
     path = setup.tmp / "state" / "serving" / MODEL / "predictions.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    deadline = time.monotonic() + 30
+    while True:
+        records = list(read_log(path))
+        if len(records) >= at_least:
+            return records
+        assert time.monotonic() < deadline, f"{len(records)} of {at_least} records logged"
+        time.sleep(0.1)
 
 
-def _wait_health(client: httpx.Client, key: str, value: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while client.get("/health").json()[key] != value:
-        assert time.monotonic() < deadline, f"{key} never became {value}"
-        time.sleep(0.2)
+def _every_worker(base_url: Any, key: str, value: Any, workers: int = 2) -> None:
+    """Wait (bounded) until ``workers`` distinct workers say ``key`` is ``value``: each request
+    on a fresh connection, which the kernel hands to whichever worker accepts it."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < workers:
+        assert time.monotonic() < deadline, f"only workers {seen} have {key}={value}"
+        with httpx.Client(base_url=base_url, timeout=30) as fresh:
+            health = fresh.get("/health").json()
+        if health[key] == value:
+            seen.add(health["worker"])
+        else:
+            time.sleep(0.1)
 
 
 def test_shadow_serving_validation_and_reload(setup: Setup) -> None:
@@ -157,7 +175,7 @@ def test_shadow_serving_validation_and_reload(setup: Setup) -> None:
         assert {(a["version"], a["route"]) for a in answers} == {(1, "champion")}
         assert all("candidate" not in key for a in answers for key in a)
         assert any(a["prediction"] != "Gentoo" for a in answers)  # the shadow never answers
-        logged = _log(setup)[-len(ids) :]
+        logged = _log(setup, at_least=len(ids))[-len(ids) :]
         assert {(r["candidate_version"], r["candidate_prediction"]) for r in logged} == {
             (2, "Gentoo")
         }
@@ -180,12 +198,13 @@ def test_shadow_serving_validation_and_reload(setup: Setup) -> None:
         stop = threading.Event()
 
         def traffic() -> None:
-            with httpx.Client(base_url=client.base_url, timeout=30) as own:
-                while not stop.is_set():
+            """One request after another, each on a fresh connection: every worker's share."""
+            while not stop.is_set():
+                with httpx.Client(base_url=client.base_url, timeout=30) as own:
                     r = own.post("/predict", json={"entities": [{"penguin_id": 7}]})
-                    statuses.append(r.status_code)
-                    if r.status_code == 200:
-                        versions.append(r.json()["predictions"][0]["version"])
+                statuses.append(r.status_code)
+                if r.status_code == 200:
+                    versions.append(r.json()["predictions"][0]["version"])
 
         def answered_by(version: int, count: int) -> None:
             """Wait (bounded) until ``count`` more answers came from ``version``."""
@@ -199,8 +218,9 @@ def test_shadow_serving_validation_and_reload(setup: Setup) -> None:
         thread.start()
         try:
             answered_by(1, 5)
+            _every_worker(client.base_url, "champion_version", 1)
             reg.promote(MODEL, "champion", 3, actor="test", reason="new champion")
-            _wait_health(client, "champion_version", 3)
+            _every_worker(client.base_url, "champion_version", 3)  # each worker reloaded
             answered_by(3, 5)
         finally:
             stop.set()
@@ -232,11 +252,12 @@ def test_canary_routing_decisions_and_store_outage(setup: Setup) -> None:
         }
 
         # The always-Gentoo canary disagrees with the champion: rolled back.
+        _log(setup, at_least=2 * len(IDS))
         decided = setup.cli("canary", str(spec))
         assert decided.returncode == 0, decided.stderr[-3000:]
         assert "canary v2 (champion v1): rollback" in decided.stdout
         assert reg.get_alias_version(MODEL, "challenger") is None
-        _wait_health(client, "candidate_version", None)
+        _every_worker(client.base_url, "candidate_version", None)
         assert {a["route"] for a in _predict(client, IDS[:50])} == {"champion"}
         audit = setup.cli("audit", MODEL, "2")
         assert "canary.decision: rollback" in audit.stdout
@@ -244,12 +265,14 @@ def test_canary_routing_decisions_and_store_outage(setup: Setup) -> None:
 
         # A canary that agrees with the champion is promoted.
         reg.set_alias(MODEL, "challenger", 3)
-        _wait_health(client, "candidate_version", 3)
+        _every_worker(client.base_url, "candidate_version", 3)
+        before = len(_log(setup))
         _predict(client, IDS)
+        _log(setup, at_least=before + len(IDS))
         decided = setup.cli("canary", str(spec))
         assert "canary v3 (champion v1): promote" in decided.stdout, decided.stderr[-3000:]
         assert reg.get_alias_version(MODEL, "champion") == 3
-        _wait_health(client, "champion_version", 3)
+        _every_worker(client.base_url, "champion_version", 3)
 
         # The online store breaks: `defaults` answers from the imputers, and it is counted.
         saved = setup.online_db.read_bytes()
@@ -282,3 +305,77 @@ def test_store_outage_is_a_503_when_the_spec_says_so(setup: Setup) -> None:
             with setup.online_db.open("r+b") as fixed:
                 fixed.write(saved)
         assert _predict(client, [5])[0]["store"] == "ok"
+
+
+def test_batched_answers_auth_limits_metrics_and_a_complete_log_on_sigterm(setup: Setup) -> None:
+    """Concurrent one-entity requests (batched by the service) get what each gets alone; a
+    token guards /predict and /metrics; bodies and entity counts are limited; /metrics counts
+    every worker; SIGTERM loses no answered prediction from the log."""
+    _aliases(champion=1, challenger=2)
+    spec = setup.spec("guarded.yaml", "{mode: shadow, max_body_kb: 2, max_entities: 50}")
+    token = "test-serving-token-1234"
+    env = {**setup.env, "MLOPS_SPEC_SERVING_TOKEN": token}
+    log = setup.tmp / "serve-guarded.log"
+    auth = {"Authorization": f"Bearer {token}"}
+    before = len(_log(setup))
+    with served_process(spec, env, log) as (client, process):
+        client.headers.update(auth)
+        alone = {i: _predict(client, [i])[0] for i in IDS[:60]}
+        with ThreadPoolExecutor(16) as pool:  # 16 in flight: the service batches them
+            together = list(pool.map(lambda i: _predict(client, [i])[0], IDS[:60] * 3))
+        _same_answers(together, [alone[i] for i in IDS[:60] * 3])  # values and order
+        _same_answers(_predict(client, IDS[:30]), [alone[i] for i in IDS[:30]])
+
+        body = {"entities": [{"penguin_id": 1}]}
+        with httpx.Client(base_url=client.base_url, timeout=30) as anonymous:
+            assert anonymous.post("/predict", json=body).status_code == 401
+            wrong = anonymous.post("/predict", json=body, headers={"Authorization": "Bearer x"})
+            assert wrong.status_code == 401 and token not in wrong.text
+            assert anonymous.get("/metrics").status_code == 401
+            assert anonymous.get("/health").status_code == 200  # probes stay open
+            assert anonymous.get("/ready").json()["ready"] is True
+        big = {"entities": [{"penguin_id": 1}] * 200}  # about 3.6 KB, over 2 KiB
+        assert client.post("/predict", json=big).status_code == 413
+        too_many = client.post("/predict", json={"entities": [{"penguin_id": 1}] * 51})
+        assert too_many.status_code == 422 and "at most 50" in too_many.text
+
+        _every_worker(client.base_url, "champion_version", 1)  # both workers answered /health
+        metrics = client.get("/metrics").text
+        answered = 60 + 180 + 1
+        assert (
+            f'mlops_spec_serving_requests_total{{model="{MODEL}",status="200"}} {answered}.0'
+            in metrics
+        )
+        assert "mlops_spec_serving_batch_entities_bucket" in metrics
+        batches = _histogram(metrics, "mlops_spec_serving_batch_requests")
+        assert batches["+Inf"] > batches["1.0"], batches  # some batch held several requests
+        assert client.get("/health").json()["predictions"] == 60 + 180 + 30
+
+        process.send_signal(signal.SIGTERM)  # the parent: it stops its workers gracefully
+        assert process.wait(timeout=60) == 0
+    records = list(read_log(setup.tmp / "state" / "serving" / MODEL / "predictions.jsonl"))
+    assert len(records) - before == 60 + 180 + 30  # every answered entity, none lost
+    assert token not in log.read_text()
+
+
+def _same_answers(got: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    """The same entities, routes, versions and predictions in the same order, and the same
+    probabilities to 1e-12: a model scoring 16 rows at once may sum in another order than
+    for one row (BLAS), which moves the last bits of a float and nothing else."""
+    assert len(got) == len(expected)
+    for answer, alone in zip(got, expected, strict=True):
+        plain = {k: v for k, v in answer.items() if k != "probabilities"}
+        assert plain == {k: v for k, v in alone.items() if k != "probabilities"}
+        assert answer["probabilities"].keys() == alone["probabilities"].keys()
+        for name, value in answer["probabilities"].items():
+            assert value == pytest.approx(alone["probabilities"][name], rel=1e-12, abs=1e-15)
+
+
+def _histogram(metrics: str, name: str) -> dict[str, float]:
+    """Cumulative bucket counts of a Prometheus histogram summed over its label sets."""
+    counts: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith(f"{name}_bucket{{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            counts[bound] = counts.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts

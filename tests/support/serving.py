@@ -26,8 +26,25 @@ def served(
     extra_args: Sequence[str] = (),
     start_timeout: float = 120,
 ) -> Iterator[httpx.Client]:
-    """A client of the service once ``/health`` answers; the service is stopped (SIGINT) when
+    """A client of the service once ``/ready`` answers; the service is stopped (SIGINT) when
     the block ends, and a service that dies while starting fails the test with its log."""
+    with served_process(spec, env, log, extra_args=extra_args, start_timeout=start_timeout) as (
+        client,
+        _,
+    ):
+        yield client
+
+
+@contextmanager
+def served_process(
+    spec: str | Path,
+    env: Mapping[str, str],
+    log: Path,
+    *,
+    extra_args: Sequence[str] = (),
+    start_timeout: float = 120,
+) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+    """``served``, with the service's (parent) process, for tests that signal it."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -43,14 +60,14 @@ def served(
         deadline = time.monotonic() + start_timeout
         while True:
             try:
-                if client.get("/health").status_code == 200:
+                if client.get("/ready").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             assert process.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "the service did not start"
             time.sleep(0.3)
-        yield client
+        yield client, process
     finally:
         client.close()
         stop_process_group(process)
