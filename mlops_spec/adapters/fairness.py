@@ -31,7 +31,7 @@ from whylogs.core.schema import DeclarativeSchema
 from whylogs.core.segmentation_partition import segment_on_column
 
 from mlops_spec.errors import DataSourceError, StepError
-from mlops_spec.spec.constraints import Fairness, FairnessMetric, FairnessRule
+from mlops_spec.spec.constraints import Fairness, FairnessMetric, FairnessRule, Severity
 
 MISSING_GROUP = "<missing>"
 MAX_GROUPS = 1000
@@ -66,6 +66,13 @@ class RuleOutcome:
     max: float | None
     passed: bool
     judged: bool
+    severity: Severity = Severity.block
+    reference_group: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        """A broken rule that fails the gate (a ``warn`` rule only reports)."""
+        return not self.passed and self.severity is Severity.block
 
     @property
     def bound(self) -> str:
@@ -82,10 +89,15 @@ class FairnessReport:
 
     @property
     def passed(self) -> bool:
-        return all(rule.passed for rule in self.rules)
+        """No blocking rule broken (``warn`` rules never fail a report)."""
+        return not self.failed()
 
     def failed(self) -> list[RuleOutcome]:
-        return [rule for rule in self.rules if not rule.passed]
+        return [rule for rule in self.rules if rule.blocking]
+
+    def warned(self) -> list[RuleOutcome]:
+        """Broken ``warn`` rules: reported, never gating."""
+        return [rule for rule in self.rules if not rule.passed and not rule.blocking]
 
     def to_records(self) -> list[dict[str, Any]]:
         """One record per (sensitive column, rule): the table a reviewer decides on."""
@@ -97,6 +109,8 @@ class FairnessReport:
                 "bound": r.bound,
                 "passed": r.passed,
                 "judged": r.judged,
+                "severity": r.severity.value,
+                "reference_group": r.reference_group,
             }
             for r in self.rules
         ]
@@ -111,13 +125,17 @@ class FairnessReport:
         return pd.DataFrame(rows, columns=columns)
 
     def to_markdown(self) -> str:
-        ok = len(self.rules) - len(self.failed())
+        ok = sum(rule.passed for rule in self.rules)
         lines = [f"**{ok} of {len(self.rules)} fairness rules passed.**", ""]
-        lines += ["| sensitive | metric | value | bound | result |", "|---|---|---|---|---|"]
+        lines += [
+            "| sensitive | metric | against | value | bound | result |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in self.rules:
-            result = ("pass" if r.passed else "**FAIL**") if r.judged else "not judged"
+            against = "all groups" if r.reference_group is None else r.reference_group
             lines.append(
-                f"| {r.sensitive} | {r.metric.value} | {_num(r.value)} | {r.bound} | {result} |"
+                f"| {r.sensitive} | {r.metric.value} | {against} | {_num(r.value)} | {r.bound} "
+                f"| {_result(r)} |"
             )
         for res in self.results:
             lines += ["", f"Groups of `{res.column}` (n < {self.min_group_size}: not judged)", ""]
@@ -133,6 +151,14 @@ class FairnessReport:
                 cells.append("yes" if g.judged else "no")
                 lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
+
+
+def _result(rule: RuleOutcome) -> str:
+    if not rule.judged:
+        return "not judged"
+    if rule.passed:
+        return "pass"
+    return "**FAIL**" if rule.blocking else "warn"
 
 
 def _num(value: float | None) -> str:
@@ -151,7 +177,12 @@ def fairness_report(
     for column in fairness.sensitive:
         groups = tuple(_stats(label, c, fairness.min_group_size) for label, c in counts[column])
         results.append(SensitiveResult(column, groups, _metrics(groups)))
-    rules = tuple(_judge(res, rule) for res in results for rule in fairness.rules)
+    rules = tuple(
+        _judge(res, rule)
+        for rule in fairness.rules
+        for res in results
+        if rule.on is None or res.column in rule.on
+    )
     return FairnessReport(tuple(results), rules, fairness.min_group_size)
 
 
@@ -252,7 +283,10 @@ def _metrics(groups: tuple[GroupStats, ...]) -> dict[FairnessMetric, float | Non
 
 
 def _judge(result: SensitiveResult, rule: FairnessRule) -> RuleOutcome:
-    value = result.metrics[rule.metric]
+    if rule.reference_group is None:
+        value = result.metrics[rule.metric]
+    else:
+        value = _against_reference(result, rule.reference_group)[rule.metric]
     passed = value is None or (
         (rule.min is None or value >= rule.min) and (rule.max is None or value <= rule.max)
     )
@@ -264,4 +298,43 @@ def _judge(result: SensitiveResult, rule: FairnessRule) -> RuleOutcome:
         max=rule.max,
         passed=passed,
         judged=value is not None,
+        severity=rule.severity,
+        reference_group=rule.reference_group,
     )
+
+
+def _against_reference(result: SensitiveResult, reference: str) -> dict[FairnessMetric, Any]:
+    """Each metric measured against ``reference``: the lowest ratio of a judged group's
+    selection rate to the reference's, and the largest gap of a judged group's rate to the
+    reference's (the reference itself is judged whatever its size, since it is the yardstick)."""
+    by_name = {group.group: group for group in result.groups}
+    if reference not in by_name:
+        raise StepError(
+            f"reference group '{reference}' is not a group of '{result.column}' in the test "
+            f"rows (groups: {', '.join(sorted(by_name))})"
+        )
+    base = by_name[reference]
+    others = [g for g in result.groups if g.judged and g.group != reference]
+    impact = None
+    if others:
+        ratios = [g.selection_rate / base.selection_rate for g in others if base.selection_rate]
+        impact = min(ratios) if ratios else 1.0  # the reference selects nobody: no ratio
+    tpr_gap = _gap(base.tpr, [g.tpr for g in others])
+    fpr_gap = _gap(base.fpr, [g.fpr for g in others])
+    gaps = [gap for gap in (tpr_gap, fpr_gap) if gap is not None]
+    return {
+        FairnessMetric.disparate_impact: impact,
+        FairnessMetric.demographic_parity_difference: _gap(
+            base.selection_rate, [g.selection_rate for g in others]
+        ),
+        FairnessMetric.equal_opportunity_difference: tpr_gap,
+        FairnessMetric.equalized_odds_difference: max(gaps) if gaps else None,
+    }
+
+
+def _gap(base: float | None, rates: list[float | None]) -> float | None:
+    """The largest distance of a defined rate from ``base``; None when nothing to compare."""
+    defined = [rate for rate in rates if rate is not None]
+    if base is None or not defined:
+        return None
+    return max(abs(rate - base) for rate in defined)

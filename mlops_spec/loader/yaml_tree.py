@@ -189,7 +189,13 @@ class _Builder:
                 self._problem(key_node, path, "mapping keys must be plain strings")
                 continue
             try:
-                key = str(self.constructor.construct_object(key_node))
+                # YAML 1.1 reads a plain `on:`, `yes:` or `off:` key as a boolean; a key is a
+                # name (a fairness rule's `on:` list), so it keeps its text
+                key = (
+                    key_node.value
+                    if key_node.tag == "tag:yaml.org,2002:bool"
+                    else str(self.constructor.construct_object(key_node))
+                )
             except (yaml.YAMLError, ValueError, OverflowError, TypeError) as exc:
                 self._problem(key_node, path, f"cannot read key: {exc}")  # e.g. `!!int x:`
                 continue

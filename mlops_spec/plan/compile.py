@@ -8,6 +8,7 @@ from typing import Any
 from mlops_spec.loader.load import LoadedSpec
 from mlops_spec.plan.model import Cache, Guard, Plan, Step
 from mlops_spec.spec import ChampionGate, DataConstraint, Split, TrainingPipeline
+from mlops_spec.spec.constraints import FairnessRule, Severity
 from mlops_spec.spec.sections import SplitMethod, SplitValues
 
 _CHECKS = ("no_missing", "max_missing_fraction", "in_range", "min", "max", "in_set", "unique")
@@ -75,6 +76,18 @@ def _input_steps(spec: TrainingPipeline) -> list[Step]:
             cache=FEATURE_CACHE,
         ),
     ]
+
+
+def _fairness_rule_text(rule: FairnessRule) -> str:
+    """The rule as the plan prints it; the golden files keep a plain blocking rule's text."""
+    text = f"{rule.metric.value}{_bounds(rule.min, rule.max)}"
+    if rule.reference_group is not None:
+        text += f" against {rule.reference_group}"
+    if rule.on is not None:
+        text += f" on {', '.join(rule.on)}"
+    if rule.severity is Severity.warn:
+        text += " (warn only)"
+    return text
 
 
 def _split_settings(split: Split) -> tuple[tuple[str, Any], ...]:
@@ -183,8 +196,7 @@ def _model_steps(spec: TrainingPipeline, after: str) -> list[Step]:
                 "per-group rates on test predictions (segmented profiles)",
                 _items(sensitive=list(fairness.sensitive), min_group_size=fairness.min_group_size),
                 guards=tuple(
-                    Guard("fairness_rule", f"{rule.metric.value}{_bounds(rule.min, rule.max)}")
-                    for rule in fairness.rules
+                    Guard("fairness_rule", _fairness_rule_text(rule)) for rule in fairness.rules
                 ),
                 depends_on=("evaluate",),
             )
@@ -206,7 +218,7 @@ def _gate_guards(spec: TrainingPipeline) -> tuple[Guard, ...]:
             guards.append(Guard("threshold_gate", f"{gate.metric}{_bounds(gate.min, gate.max)}"))
     guards.extend(Guard("required_metadata", key) for key in spec.governance.required_metadata)
     if spec.constraints.fairness is not None:
-        guards.append(Guard("fairness", "every fairness rule passes"))
+        guards.append(Guard("fairness", "every blocking fairness rule passes"))
     return tuple(guards)
 
 

@@ -11,6 +11,7 @@ from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 
 from mlops_spec.adapters import mlflow_tracking
+from mlops_spec.adapters.data_files import write_frame
 from mlops_spec.adapters.estimators import build_pipeline, split_columns
 from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
 from mlops_spec.adapters.splitting import holdout_split, label_shift, rows_outside, split_frame
@@ -328,7 +329,7 @@ def _log_test_predictions(run_id: str, frame: pd.DataFrame) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / Path(TEST_PREDICTIONS).name
-        frame.to_parquet(local, index=False)
+        write_frame(frame, local)
         mlflow_tracking.log_artifact_file(run_id, local, str(Path(TEST_PREDICTIONS).parent))
 
 
@@ -340,8 +341,9 @@ def positive_indicator(values: Any, positive: Any) -> np.ndarray:
 @task(name="fairness", **PLAIN)
 def fairness(
     loaded: LoadedSpec, model: Any, test: pd.DataFrame, evaluation: Evaluation, run_id: str
-) -> list[str]:
-    """Per-group rates and the spec's rules on test predictions; returns the failed rules."""
+) -> tuple[list[str], list[str]]:
+    """Per-group rates and the spec's rules on test predictions; returns the broken
+    blocking rules (they fail the gate) and the broken ``warn`` rules (only reported)."""
     from mlops_spec.adapters.fairness import fairness_report
 
     spec = loaded.spec
@@ -367,17 +369,22 @@ def fairness(
         groups.to_dict("records"),
         "selection rate, TPR, FPR and accuracy per group",
     )
-    failed = report.failed()
     found(
         run_id,
-        "fairness on %s: %d of %d rules passed",
+        "fairness on %s: %d of %d rules passed%s",
         ", ".join(rules.sensitive),
-        len(report.to_records()) - len(failed),
-        len(report.to_records()),
+        sum(rule.passed for rule in report.rules),
+        len(report.rules),
+        f" ({len(report.warned())} broken warn-only)" if report.warned() else "",
     )
-    return [
-        f"{r.metric.value} on {r.sensitive} = "
-        + ("n/a" if r.value is None else f"{r.value:.3f}")
-        + f" (needs {r.bound})"
-        for r in failed
-    ]
+    failed = [_broken(rule) for rule in report.failed()]
+    warned = [f"fairness (warn): {_broken(rule)}" for rule in report.warned()]
+    for line in warned:
+        get_run_logger().warning("%s", line)
+    return failed, warned
+
+
+def _broken(rule: Any) -> str:
+    against = "" if rule.reference_group is None else f" against {rule.reference_group}"
+    value = "n/a" if rule.value is None else f"{rule.value:.3f}"
+    return f"{rule.metric.value} on {rule.sensitive}{against} = {value} (needs {rule.bound})"

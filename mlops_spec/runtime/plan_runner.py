@@ -174,7 +174,8 @@ def _fairness(run: Run, step: Step) -> None:
     fairness = steps.configured(model_steps.fairness, step)
     test = run.need(run.test_rows, "test rows")
     evaluation = run.need(run.evaluation, "the evaluation")
-    run.fairness_failures = fairness(run.loaded, run.model, test, evaluation, run.run_id)
+    run.fairness_failures, warned = fairness(run.loaded, run.model, test, evaluation, run.run_id)
+    run.warnings += warned
 
 
 def _judge(run: Run, version: int | None) -> registry_steps.Judgement:

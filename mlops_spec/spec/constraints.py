@@ -95,11 +95,39 @@ class FairnessMetric(StrEnum):
     equalized_odds_difference = "equalized_odds_difference"
 
 
+class Severity(StrEnum):
+    """What a broken rule does: `block` fails the fairness gate (the version stays
+    `challenger`); `warn` reports it in the run's summary and reports and never gates."""
+
+    block = "block"
+    warn = "warn"
+
+
 class FairnessRule(SpecModel):
-    """A bound on one fairness metric, judged for every sensitive column; give `min`, `max`
-    or both."""
+    """A bound on one fairness metric, judged for every sensitive column (or those in `on`);
+    give `min`, `max` or both."""
 
     metric: FairnessMetric = Field(description="The fairness metric bounded.")
+    severity: Severity = Field(
+        default=Severity.block,
+        description="`block` (a broken rule fails the fairness gate) or `warn` (reported, "
+        "never gates).",
+    )
+    on: list[Column] | None = Field(
+        default=None,
+        min_length=1,
+        description="The sensitive columns this rule judges; omitted: every one in `sensitive`.",
+        examples=[["race"]],
+    )
+    reference_group: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Measure each group against this one (its value as text, e.g. `White`): "
+        "`disparate_impact` becomes the lowest ratio of a group's selection rate to the "
+        "reference's, the differences the largest gap to the reference. Omitted: the widest "
+        "gap over all groups.",
+        examples=["White"],
+    )
     min: float | None = Field(
         default=None,
         description="Lowest value allowed (inclusive), e.g. `0.8` for `disparate_impact`.",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from mlops_spec.spec.constraints import Fairness
 from mlops_spec.spec.estimator_params import EstimatorInfo, known_estimator
 from mlops_spec.spec.governance import CANDIDATE_ALIAS
 from mlops_spec.spec.metrics import TASK_METRICS, Task, higher_is_better
@@ -371,6 +372,33 @@ def _fairness_problems(spec: TrainingPipeline) -> list[Problem]:
                     where,
                     f"column '{column}' is not in data.columns",
                     _metric_hint(column, tuple(spec.data.columns), what="column"),
+                )
+            )
+    return problems + _fairness_rule_problems(fairness)
+
+
+def _fairness_rule_problems(fairness: Fairness) -> list[Problem]:
+    """A rule's `on` names sensitive columns; a reference group needs one column to be in."""
+    problems: list[Problem] = []
+    for index, rule in enumerate(fairness.rules):
+        where: Location = ("constraints", "fairness", "rules", index)
+        for position, column in enumerate(rule.on or []):
+            if column not in fairness.sensitive:
+                problems.append(
+                    (
+                        (*where, "on", position),
+                        f"'{column}' is not a sensitive column",
+                        _metric_hint(column, tuple(fairness.sensitive), what="column"),
+                    )
+                )
+        judged = rule.on or fairness.sensitive
+        if rule.reference_group is not None and len(judged) > 1:
+            problems.append(
+                (
+                    (*where, "reference_group"),
+                    f"reference group '{rule.reference_group}' would be looked for in "
+                    f"{len(judged)} columns ({', '.join(judged)})",
+                    "add on: [<the column it is a group of>]",
                 )
             )
     return problems

@@ -268,6 +268,22 @@ CASES: dict[str, str] = {
     "timeout_overflow": edit("  n_trials: 5", "  n_trials: 5\n  timeout: 99999999999999d"),
     "timeout_infinite": edit("  n_trials: 5", "  n_trials: 5\n  timeout: .inf"),
     "seed_out_of_range": edit("model:\n", "split: {seed: -1}\nmodel:\n"),
+    # --- fairness rules with severity, `on` and a reference group ----------------------------
+    "fairness_on_not_sensitive": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8, on: [race]}\ngovernance:\n",
+    ),
+    "fairness_reference_in_two_columns": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex, race]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8, reference_group: f}\ngovernance:\n",
+    ),
+    "fairness_severity_unknown": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8, severity: soft}\ngovernance:\n",
+    ),
     # --- splits by date, group and column -------------------------------------------------
     "split_cutoff_not_a_date": edit("model:\n", "split: {cutoff: next spring}\nmodel:\n"),
     "split_cutoff_impossible_date": edit("model:\n", "split: {cutoff: 2024-02-30}\nmodel:\n"),

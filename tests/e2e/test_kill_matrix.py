@@ -146,7 +146,7 @@ def test_sigkill_anywhere_leaves_only_judged_versions_and_allowed_aliases(
     print("\nkill matrix:", *(f"  {m}: {t} {s}" for m, t, s in tally), sep="\n")
     newest = max(final["versions"])
     assert f"{MODEL} v{newest}: promoted" in rerun, rerun[-3000:]
-    assert final["aliases"] == {"champion": newest, "challenger": newest}
+    assert final["aliases"] == {"champion": newest}  # a promoted version drops challenger
     audit = subprocess.run(
         [str(BIN / "mlops-spec"), "audit", MODEL],
         cwd=ROOT,

@@ -176,9 +176,9 @@ def test_markdown_renders_tables(scored: pd.DataFrame) -> None:
         scored, y_true="y_true", y_pred="y_pred", fairness=_fairness(rules, ["sex"])
     )
     lines = report.to_markdown().splitlines()
-    assert lines[2] == "| sensitive | metric | value | bound | result |"
-    assert lines[3] == "|---|---|---|---|---|"
-    assert lines[4].startswith("| sex | disparate_impact | 0.")
+    assert lines[2] == "| sensitive | metric | against | value | bound | result |"
+    assert lines[3] == "|---|---|---|---|---|---|"
+    assert lines[4].startswith("| sex | disparate_impact | all groups | 0.")
     header = "| group | n | selection rate | TPR | FPR | accuracy | base rate | judged |"
     at = lines.index(header)
     assert lines[at + 1].count("|") == header.count("|")
