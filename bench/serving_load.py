@@ -1,29 +1,30 @@
-"""Benchmark: `mlops-spec serve` under HTTP load, champion only and with a shadow model, beside
-the same prediction made by hand in one process (Feast online read + predict, no HTTP).
+"""Benchmark: online serving side by side on the Adult champion (HistGradientBoosting).
 
-Everything lives in a temporary folder: MLflow, Prefect and the prediction log (the state
-folder), and a private copy of the feature repo, so the Feast registry and online store are
-not the project's ``.mlops/feast``. Preparation: ``mlops-spec run`` of the penguins spec (v1,
-champion), a second run with 3 instead of 15 tuning trials (v2, a different model), then the
-``challenger`` alias is pointed at whichever version is not the champion; the first service
-start materializes the online store (``serve --materialize``).
+Three ways to answer one-entity requests, on this machine, for the same model and the same
+entity ids:
 
-For each mode (``champion``, then ``shadow``) the script starts its own service process on
-loopback, waits for /health (and checks that shadow has a candidate), sends 50 warm-up
-requests, then one-entity requests with random real penguin ids from an asyncio load
-generator (httpx), bounded by --requests and --max-seconds, first one request in flight, then
---concurrency in flight. Latency is measured by the client, per request; "server p50" is the
-median ``latency_ms`` the service logged for the same requests (online read and models, without
-HTTP, validation and logging). The service is stopped with SIGINT, whatever happens. The
-baseline is the champion loaded with ``mlflow.sklearn.load_model`` and Feast's
-``get_online_features`` + ``predict`` + ``predict_proba`` (what the service answers) called in
-a loop for the same ids.
+(a) ``mlops-spec serve`` (features read from the Feast online store), champion mode and shadow
+    mode, at 1, 8, 32 and 64 requests in flight;
+(b) ``mlflow models serve`` of the same registered version, posted the same entities' feature
+    rows directly (it has no feature lookup), at the same concurrencies;
+(c) the physical limit: the model's own ``predict_proba`` in this process on batches of 1, 8,
+    32 and 64 of the same feature rows, and on the batch size the service formed (from its
+    ``/metrics``), one process and two processes at once.
 
-The load generator shares the machine's cores with the service: on a 2-core machine the
-throughput figures are those of client and server together.
+Preparation (everything in a temporary folder: MLflow, Prefect, the prediction log and a
+private copy of the feature repo): ``mlops-spec run`` of ``specs/adult_income.yaml`` without
+its fairness section (the Adult model fails the fairness rules, so ``run`` would not promote
+it, and serving needs a champion; the model and its training are otherwise the spec's), the
+online store materialized, then the champion's model registered again, judged, as the
+``challenger`` for shadow mode (a shadow costs the same whatever it predicts).
 
-    .venv/bin/python bench/serving_load.py [--requests 2000] [--concurrency 8]
-        [--max-seconds 60] [--keep-state | --state DIR]
+The load generator is a small asyncio HTTP/1.1 client over keep-alive connections (one per
+request in flight, a request sent as soon as the previous answer arrived): httpx costs more
+CPU per request than the services measured here, and the client shares the two cores with
+them. Latency is measured by the client per request. Each case gets a warm-up, then runs for
+``--seconds``. Services are stopped with SIGINT, whatever happens.
+
+    .venv/bin/python bench/serving_load.py [--seconds 15] [--workers N] [--keep-state | --state DIR]
 """
 
 from __future__ import annotations
@@ -38,18 +39,17 @@ import random
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 
 from mlops_spec.runtime.environment import QUIET
@@ -57,9 +57,11 @@ from mlops_spec.runtime.environment import QUIET
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DATA = ROOT / ".mlops" / "data"
-MODEL = "penguin-species"
-FEATURE_SERVICE = "penguin_features_v1"
-WARMUP = 50
+MODEL = "adult-income"
+KEY = "person_id"
+FEATURE_SERVICE = "adult_features_v1"
+CONCURRENCY = (1, 8, 32, 64)
+FAIRNESS = "  fairness:\n    sensitive: [sex, race]\n    rules:\n"
 
 
 @dataclass
@@ -67,17 +69,15 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
-    server_ms: list[float] = field(default_factory=list)  # the log's latency_ms, per request
-    shadowed: int = 0  # logged requests that carry a shadow prediction
 
     @property
     def rate(self) -> float:
-        return len(self.latencies) / self.seconds
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
 
     def percentile_ms(self, q: float) -> float:
-        """Nearest-rank percentile of the successful requests, in milliseconds."""
+        """Nearest-rank percentile, in milliseconds."""
         ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] * 1000
+        return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] * 1000 if ordered else 0
 
 
 @dataclass
@@ -105,50 +105,60 @@ class Bench:
             "PREFECT_HOME": str(self.state / "prefect"),
             "MLOPS_SPEC_DATA_DIR": str(DATA),
             "MLOPS_SPEC_ALLOW_PATHS_OUTSIDE_ROOT": "true",
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # mlflow runs `uvicorn`
         }
 
-    def spec(self, name: str, *, trials: int = 15, serving: str | None = None) -> Path:
-        """A copy of specs/penguins.yaml reading the private feature repo."""
-        text = (ROOT / "specs" / "penguins.yaml").read_text()
-        for old, new in [
-            ("  repo: feature_repo", f"  repo: {self.repo}"),
-            ("n_trials: 15", f"n_trials: {trials}"),
-        ]:
-            assert old in text, old
-            text = text.replace(old, new)
+    def spec(self, name: str, serving: str | None = None) -> Path:
+        """specs/adult_income.yaml on the private feature repo, without its fairness section."""
+        text = (ROOT / "specs" / "adult_income.yaml").read_text()
+        start = text.index(FAIRNESS)
+        end = text.index("governance:", start)
+        text = text[:start] + text[end:]
+        text = text.replace("  repo: feature_repo", f"  repo: {self.repo}")
         path = self.tmp / name
         path.write_text(text + (f"serving: {serving}\n" if serving else ""))
         return path
 
-    def run(self, spec: Path) -> None:
-        command = [str(BIN / "mlops-spec"), "run", "--no-progress", str(spec)]
-        done = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-
 
 def prepare(bench: Bench) -> tuple[int, int]:
-    """Train v1 and v2 unless already there; the challenger alias on the non-champion."""
-    from mlflow import MlflowClient
+    """Train and promote the champion and materialize the online store unless done; the
+    challenger: the champion's model registered again, judged."""
+    from mlops_spec.adapters import mlflow_registry as reg
+    from mlops_spec.adapters.feast_online import OnlineFeatures
 
-    trained = bench.tmp / "trained"
-    if not trained.exists():
+    artifacts = bench.state / "mlartifacts"
+    if not (bench.tmp / "trained").exists():
         shutil.rmtree(bench.state, ignore_errors=True)
         shutil.rmtree(bench.repo, ignore_errors=True)
         shutil.copytree(ROOT / "feature_repo", bench.repo, ignore=shutil.ignore_patterns("__*"))
-        for name, trials in (("train.yaml", 15), ("train_v2.yaml", 3)):
-            started = time.perf_counter()
-            bench.run(bench.spec(name, trials=trials))
-            print(f"  {name}: trained in {time.perf_counter() - started:.1f} s", flush=True)
-        trained.touch()
-    client = MlflowClient(tracking_uri=bench.tracking_uri, registry_uri=bench.tracking_uri)
-    versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{MODEL}'"))
-    champion = int(client.get_model_version_by_alias(MODEL, "champion").version)
-    others = [v for v in versions if v != champion]
-    if not others:
-        raise RuntimeError(f"only version {champion} registered: no challenger to shadow")
-    client.set_registered_model_alias(MODEL, "challenger", str(others[-1]))
-    return champion, others[-1]
+        command = [str(BIN / "mlops-spec"), "run", "--no-progress", str(bench.spec("train.yaml"))]
+        done = subprocess.run(command, cwd=ROOT, env=bench.env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+        stop = [str(BIN / "mlops-spec"), "server", "stop"]  # `run` started the state's own
+        subprocess.run(stop, cwd=ROOT, env=bench.env, capture_output=True, check=False)
+        OnlineFeatures(bench.repo, service=FEATURE_SERVICE).materialize_all()
+        reg.configure(bench.tracking_uri, artifacts)
+        champion = reg.get_alias_version(MODEL, "champion")
+        model = reg.load_model(f"models:/{MODEL}/{champion}")
+        X, _ = feature_rows(bench.tracking_uri, bench.repo, [1, 2, 3, 4, 5])
+        with reg.tracked_run("serving-bench", "challenger") as run_id:
+            registered = reg.log_and_register_model(
+                model,
+                run_id=run_id,
+                registered_name=MODEL,
+                input_example=X,
+                pip_requirements=reg.pinned_requirements(),
+                tags={"governance.verdict": "promote"},
+            )
+        reg.set_alias(MODEL, "challenger", registered.version)
+        (bench.tmp / "trained").touch()
+    reg.configure(bench.tracking_uri, artifacts)
+    champion, challenger = (reg.get_alias_version(MODEL, a) for a in ("champion", "challenger"))
+    if champion is None or challenger is None:
+        raise RuntimeError(f"no champion or challenger in {bench.tracking_uri}")
+    return champion, challenger
 
 
 def _free_port() -> int:
@@ -158,180 +168,278 @@ def _free_port() -> int:
 
 
 @contextmanager
-def service(bench: Bench, spec: Path, *, materialize: bool) -> Iterator[str]:
-    """`mlops-spec serve` on a free loopback port; SIGINT to its group when the block ends."""
+def process(bench: Bench, command: list[str], name: str, ready: str) -> Iterator[int]:
+    """``command`` (given ``{port}``) on a free loopback port until ``ready`` answers 200;
+    SIGINT to its process group when the block ends."""
     port = _free_port()
-    command = [str(BIN / "mlops-spec"), "serve", str(spec), "--port", str(port)]
-    log_path = bench.tmp / f"serve-{spec.stem}.log"
+    log_path = bench.tmp / f"{name}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, *(["--materialize"] if materialize else [])],
+        proc = subprocess.Popen(
+            [part.format(port=port) for part in command],
             cwd=ROOT,
             env=bench.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
         started, deadline = time.perf_counter(), time.monotonic() + 300
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
+        while not _answers(port, ready):
+            if proc.poll() is not None or time.monotonic() > deadline:
                 tail = log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"the service did not start ({log_path}):\n{tail}")
-            time.sleep(0.3)
-        print(f"  {spec.stem}: healthy after {time.perf_counter() - started:.1f} s", flush=True)
-        yield url
+                raise RuntimeError(f"{name} did not start ({log_path}):\n{tail}")
+            time.sleep(0.5)
+        print(f"  {name}: ready after {time.perf_counter() - started:.1f} s", flush=True)
+        yield port
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
-async def load(url: str, ids: list[int], concurrency: int, max_seconds: float) -> Result:
-    """``concurrency`` workers take the next id until the ids or the time run out."""
-    result = Result()
-    pending = iter(ids)
-    stop_at = time.monotonic() + max_seconds
+def _answers(port: int, path: str) -> bool:
+    import httpx
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        for entity in pending:
-            if time.monotonic() > stop_at:
-                return
-            body = {"entities": [{"penguin_id": entity}]}
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def _connection(
+    port: int, path: str, bodies: Sequence[bytes], stop_at: float, result: Result, seed: int
+) -> None:
+    """One keep-alive connection sending the next request as soon as an answer arrived."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    rng = random.Random(seed)
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    try:
+        while time.monotonic() < stop_at:
+            body = bodies[rng.randrange(len(bodies))]
             started = time.perf_counter()
-            try:
-                response = await client.post("/predict", json=body)
-            except httpx.HTTPError:
-                result.errors += 1
-                continue
-            if response.status_code == 200:
+            writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            if status_line.split(b" ")[1:2] == [b"200"]:
                 result.latencies.append(time.perf_counter() - started)
             else:
                 result.errors += 1
+    finally:
+        writer.close()
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
+def load(port: int, path: str, bodies: Sequence[bytes], in_flight: int, seconds: float) -> Result:
+    """``in_flight`` connections for ``seconds``, after a short warm-up."""
+
+    async def run(duration: float) -> Result:
+        result = Result()
+        stop_at = time.monotonic() + duration
         started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        await asyncio.gather(
+            *(_connection(port, path, bodies, stop_at, result, seed) for seed in range(in_flight))
+        )
         result.seconds = time.perf_counter() - started
-    return result
+        return result
+
+    asyncio.run(run(min(2.0, seconds)))
+    return asyncio.run(run(seconds))
 
 
-def by_hand(bench: Bench, version: int, ids: list[int], max_seconds: float) -> Result:
-    """The champion's answer without the service: one Feast online read + predict per id."""
-    import mlflow
-    import mlflow.sklearn
-    from feast import FeatureStore
+def _metric_sum(port: int, name: str) -> float:
+    import httpx
 
-    mlflow.set_tracking_uri(bench.tracking_uri)
-    mlflow.set_registry_uri(bench.tracking_uri)
-    model = mlflow.sklearn.load_model(f"models:/{MODEL}/{version}")
-    store = FeatureStore(repo_path=str(bench.repo))
-    features = store.get_feature_service(FEATURE_SERVICE)
-    columns = list(model.feature_names_in_)
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    )
 
-    def predict(entity: int) -> None:
-        rows = [{"penguin_id": entity}]
-        online = store.get_online_features(features=features, entity_rows=rows).to_df()
-        model.predict(online[columns])
-        model.predict_proba(online[columns])
 
-    for entity in ids[:WARMUP]:
-        predict(entity)
+def physical(X: pd.DataFrame, model: Any, batch: int, seconds: float) -> Result:
+    """``predict_proba`` on consecutive batches of ``batch`` rows for ``seconds``; one
+    "latency" per call, and the rate counted in rows."""
     result = Result()
-    stop_at = time.monotonic() + max_seconds
+    model.predict_proba(X.iloc[:batch])
+    stop_at = time.monotonic() + seconds
     started = time.perf_counter()
-    for entity in ids:
-        if time.monotonic() > stop_at:
-            break
+    start, rows = 0, 0
+    while time.monotonic() < stop_at:
+        part = X.iloc[start : start + batch]
+        if len(part) < batch:
+            start, part = 0, X.iloc[:batch]
         one = time.perf_counter()
-        predict(entity)
+        model.predict_proba(part)
         result.latencies.append(time.perf_counter() - one)
+        start += batch
+        rows += batch
     result.seconds = time.perf_counter() - started
+    result.latencies = result.latencies  # per call
+    result.errors = rows  # rows scored, kept here to compute rows/s
     return result
 
 
-def logged(bench: Bench) -> list[dict[str, Any]]:
-    """The service's prediction log: one record per answered entity."""
-    path = bench.state / "serving" / MODEL / "predictions.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def _physical_in_child(args: tuple[str, str, list[int], int, float, Any]) -> tuple[int, float]:
+    """One of two processes scoring at once, each with one OpenMP thread as each of the
+    service's two workers has (``OMP_NUM_THREADS``): with the default two threads each, two
+    processes oversubscribe two cores and fall to a few calls per second. The barrier starts
+    both measurements together, after each has loaded its model and rows."""
+    from threadpoolctl import threadpool_limits
+
+    tracking_uri, repo, ids, batch, seconds, barrier = args
+    X, model = feature_rows(tracking_uri, Path(repo), ids)
+    with threadpool_limits(1):
+        model.predict_proba(X.iloc[:batch])
+        barrier.wait()
+        measured = physical(X, model, batch, seconds)
+    return measured.errors, measured.seconds
+
+
+def feature_rows(tracking_uri: str, repo: Path, ids: Sequence[int]) -> tuple[pd.DataFrame, Any]:
+    """The champion and the online feature rows of ``ids``, in its column order."""
+    from mlops_spec.adapters import mlflow_registry as reg
+    from mlops_spec.adapters.feast_online import OnlineFeatures
+
+    reg.configure(
+        tracking_uri, Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+    )
+    model = reg.load_model(f"models:/{MODEL}@champion")
+    online = OnlineFeatures(repo, service=FEATURE_SERVICE)
+    frames = [online.get([{KEY: i} for i in ids[n : n + 500]]) for n in range(0, len(ids), 500)]
+    X = pd.concat(frames, ignore_index=True)[list(model.feature_names_in_)]
+    return X, model
+
+
+def physical_two(bench: Bench, ids: list[int], batch: int, seconds: float) -> float:
+    """Rows per second of two processes calling ``predict_proba`` at once."""
+    context = get_context("spawn")
+    with context.Manager() as manager, context.Pool(2) as pool:
+        barrier = manager.Barrier(2)
+        job = (bench.tracking_uri, str(bench.repo), ids, batch, seconds, barrier)
+        parts = pool.map(_physical_in_child, [job] * 2)
+    return sum(rows / secs for rows, secs in parts)
+
+
+def service_cases(
+    bench: Bench, args: argparse.Namespace, bodies: list[bytes]
+) -> tuple[dict[str, Result], dict[str, float]]:
+    """(a): each mode's service, every concurrency; and the mean batch each formed."""
+    results: dict[str, Result] = {}
+    batches: dict[str, float] = {}
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    for mode in ("champion", "shadow"):
+        spec = bench.spec(f"serve_{mode}.yaml", serving=f"{{mode: {mode}}}")
+        command = [str(BIN / "mlops-spec"), "serve", str(spec), "--port", "{port}", *workers]
+        with process(bench, command, f"serve-{mode}", "/ready") as port:
+            for in_flight in CONCURRENCY:
+                entities = _metric_sum(port, "mlops_spec_serving_batch_entities_sum")
+                calls = _metric_sum(port, "mlops_spec_serving_batch_entities_count")
+                result = load(port, "/predict", bodies, in_flight, args.seconds)
+                label = f"serve {mode}, {in_flight} in flight"
+                results[label] = result
+                entities = _metric_sum(port, "mlops_spec_serving_batch_entities_sum") - entities
+                calls = _metric_sum(port, "mlops_spec_serving_batch_entities_count") - calls
+                batches[label] = entities / calls if calls else 0.0
+                print(f"  {label}: {result.rate:.0f}/s, batch {batches[label]:.1f}", flush=True)
+    return results, batches
+
+
+def mlflow_cases(
+    bench: Bench, args: argparse.Namespace, version: int, rows: list[bytes]
+) -> dict[str, Result]:
+    """(b): ``mlflow models serve`` of the champion version, posted feature rows."""
+    workers = str(args.workers or len(os.sched_getaffinity(0)))
+    command = [
+        str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{MODEL}/{version}",
+        "--env-manager", "local", "--host", "127.0.0.1", "--port", "{port}", "--workers", workers,
+    ]  # fmt: skip
+    results = {}
+    with process(bench, command, "mlflow-models-serve", "/ping") as port:
+        for in_flight in CONCURRENCY:
+            label = f"mlflow models serve, {in_flight} in flight"
+            results[label] = load(port, "/invocations", rows, in_flight, args.seconds)
+            print(f"  {label}: {results[label].rate:.0f}/s", flush=True)
+    return results
 
 
 def measure(args: argparse.Namespace, bench: Bench) -> None:
     print(f"state: {bench.tmp}\nload average at start: {os.getloadavg()}", flush=True)
     champion, challenger = prepare(bench)
     print(f"  champion v{champion}, challenger v{challenger}", flush=True)
-    known = sorted(set(pd.read_parquet(DATA / "penguins" / "entities.parquet")["penguin_id"]))
-    rng = random.Random(7)
-    warmup = [int(rng.choice(known)) for _ in range(WARMUP)]
-    ids = [int(rng.choice(known)) for _ in range(args.requests)]
-
-    results: dict[str, Result] = {}
-    for first, mode in enumerate(("champion", "shadow")):
-        spec = bench.spec(f"serve_{mode}.yaml", serving=f"{{mode: {mode}}}")
-        with service(bench, spec, materialize=first == 0) as url:
-            health = httpx.get(f"{url}/health").json()
-            expected = (champion, challenger if mode == "shadow" else None)
-            if (health["champion_version"], health["candidate_version"]) != expected:
-                raise RuntimeError(f"{mode}: /health says {health}, expected {expected}")
-            asyncio.run(load(url, warmup, args.concurrency, args.max_seconds))
-            for concurrency in (1, args.concurrency):
-                label = f"{mode}, {concurrency} in flight"
-                before = len(logged(bench))
-                result = results[label] = asyncio.run(load(url, ids, concurrency, args.max_seconds))
-                records = logged(bench)[before:]
-                result.server_ms = [float(r["latency_ms"]) for r in records]
-                result.shadowed = sum(r["candidate_prediction"] is not None for r in records)
-                print(
-                    f"  {label}: {len(result.latencies)} answered, {len(records)} logged, "
-                    f"{result.shadowed} with a shadow prediction",
-                    flush=True,
-                )
-            print(f"  /health: {httpx.get(f'{url}/health').json()}", flush=True)
-    hand = "by hand (no HTTP), 1 at a time"
-    results[hand] = by_hand(bench, champion, ids, args.max_seconds)
+    known = sorted(set(pd.read_parquet(DATA / "adult" / "entities.parquet")[KEY]))
+    ids = [int(i) for i in random.Random(7).sample(known, args.ids)]
+    bodies = [json.dumps({"entities": [{KEY: i}]}).encode() for i in ids]
+    served, batches = service_cases(bench, args, bodies)
+    X, model = feature_rows(bench.tracking_uri, bench.repo, ids)
+    split = json.loads(X.to_json(orient="split", index=False))
+    rows = [
+        json.dumps({"dataframe_split": {"columns": split["columns"], "data": [row]}}).encode()
+        for row in split["data"]
+    ]
+    baseline = mlflow_cases(bench, args, champion, rows)
+    sizes = sorted({*CONCURRENCY, *(max(1, round(b)) for b in batches.values())})
+    limits = {b: physical(X, model, b, min(args.seconds, 5)) for b in sizes}
+    two = {b: physical_two(bench, ids, b, min(args.seconds, 5)) for b in sizes}
     print(f"load average at end: {os.getloadavg()}\n")
+    report(served, batches, baseline, limits, two)
 
-    print("| case | requests | errors | req/s | p50 ms | p99 ms | server p50 ms |")
-    print("|---|---|---|---|---|---|---|")
-    for label, r in results.items():
-        server = f"{statistics.median(r.server_ms):.2f}" if r.server_ms else "-"
+
+def report(
+    served: dict[str, Result],
+    batches: dict[str, float],
+    baseline: dict[str, Result],
+    limits: dict[int, Result],
+    two: dict[int, float],
+) -> None:
+    def rows_per_second(batch: int) -> float:
+        return limits[batch].errors / limits[batch].seconds
+
+    print("| case | in flight | answered | errors | req/s | p50 ms | p99 ms | mean batch |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, r in {**served, **baseline}.items():
+        name, flight = label.rsplit(", ", 1)
+        formed = f"{batches[label]:.1f}" if label in batches else "-"
         print(
-            f"| {label} | {len(r.latencies)} | {r.errors} | {r.rate:.1f} | "
-            f"{r.percentile_ms(50):.2f} | {r.percentile_ms(99):.2f} | {server} |"
+            f"| {name} | {flight.split()[0]} | {len(r.latencies)} | {r.errors} | "
+            f"{r.rate:.0f} | {r.percentile_ms(50):.2f} | {r.percentile_ms(99):.2f} | {formed} |"
         )
-    print()
-    for c in sorted({1, args.concurrency}):
-        champ, shadow = results[f"champion, {c} in flight"], results[f"shadow, {c} in flight"]
-        p50 = shadow.percentile_ms(50) / champ.percentile_ms(50)
+    print("\n| predict_proba batch | calls/s | rows/s, 1 process | rows/s, 2 processes | p50 ms |")
+    print("|---|---|---|---|---|")
+    for batch, r in limits.items():
         print(
-            f"shadow / champion, {c} in flight: p50 {p50:.2f}x, "
-            f"throughput {shadow.rate / champ.rate:.2f}x"
+            f"| {batch} | {r.rate:.0f} | {rows_per_second(batch):.0f} | {two[batch]:.0f} | "
+            f"{r.percentile_ms(50):.2f} |"
         )
-    single = results["champion, 1 in flight"]
-    p50_hand = statistics.median(results[hand].latencies) * 1000
-    print(
-        f"service (champion, 1 in flight) / by hand, p50: {single.percentile_ms(50):.2f} ms / "
-        f"{p50_hand:.2f} ms = {single.percentile_ms(50) / p50_hand:.2f}x"
-    )
+    print("\n| in flight | champion / mlflow | shadow / champion | champion / limit (1 proc) "
+          "| champion / limit (2 procs) |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for in_flight in CONCURRENCY:
+        champ = served[f"serve champion, {in_flight} in flight"]
+        shadow = served[f"serve shadow, {in_flight} in flight"]
+        mlflow = baseline[f"mlflow models serve, {in_flight} in flight"]
+        batch = max(1, round(batches[f"serve champion, {in_flight} in flight"]))
+        print(
+            f"| {in_flight} | {champ.rate / mlflow.rate:.2f}x | {shadow.rate / champ.rate:.2f} | "
+            f"{champ.rate / rows_per_second(batch):.2f} (batch {batch}) | "
+            f"{champ.rate / two[batch]:.2f} |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--max-seconds", type=float, default=60, help="per measured case")
+    parser.add_argument("--seconds", type=float, default=15, help="per measured case")
+    parser.add_argument("--ids", type=int, default=2000, help="distinct entity ids drawn")
+    parser.add_argument("--workers", type=int, help="service workers (default: serve's)")
     keep = parser.add_mutually_exclusive_group()
     keep.add_argument("--keep-state", action="store_true", help="leave the temp folder")
     keep.add_argument("--state", type=Path, help="use (and keep) this folder; reused if trained")

@@ -16,11 +16,13 @@ import json
 from typing import Any
 
 from mlops_spec.spec import TASK_METRICS, Task, TrainingPipeline
+from mlops_spec.spec.audit import FairnessAudit
 from mlops_spec.spec.estimator_params import ESTIMATOR_PARAMS
 from mlops_spec.spec.pipeline import POLICY_KEYS
 
 SCHEMA_PATH = "schema/mlops-spec.schema.json"
 POLICY_SCHEMA_PATH = "schema/mlops-spec-policy.schema.json"
+AUDIT_SCHEMA_PATH = "schema/mlops-spec-audit.schema.json"
 _BASE_ID = "https://mlops-spec.dev/schema/"
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 ESTIMATOR_NOTE = (
@@ -77,6 +79,18 @@ def policy_schema() -> dict[str, Any]:
     }
 
 
+def audit_schema() -> dict[str, Any]:
+    """The schema of a ``kind: FairnessAudit`` file."""
+    schema = FairnessAudit.model_json_schema(by_alias=True, mode="validation")
+    _for_editors(schema)
+    return {
+        "$schema": _DRAFT,
+        "$id": f"{_BASE_ID}mlops-spec-audit.schema.json",
+        "title": "mlops-spec FairnessAudit",
+        **schema,
+    }
+
+
 def _task_rule(task: Task) -> dict[str, Any]:
     """``if model.task is <task> then`` its metrics for tuning and gates, and its estimators."""
     metrics = {"enum": list(TASK_METRICS[task])}
@@ -127,6 +141,10 @@ def _without_required(node: Any) -> Any:
 
 def schema_text() -> str:
     return json.dumps(spec_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def audit_schema_text() -> str:
+    return json.dumps(audit_schema(), indent=2, sort_keys=True) + "\n"
 
 
 def policy_schema_text() -> str:

@@ -6,21 +6,63 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mlops_spec.cli.common import EXIT_INVALID, EXIT_OK
+from mlops_spec.cli.common import EXIT_INVALID, EXIT_OK, EXIT_STOPPED
 
 if TYPE_CHECKING:
     from mlops_spec.loader import LoadedSpec
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from mlops_spec.loader import document_kind
+
+    if document_kind(args.spec, args.settings) == "FairnessAudit":
+        return _run_fairness_audit(args)
     from mlops_spec.runtime.entry import run_spec
 
     outcome = run_spec(args.spec, args.settings, show_progress=not args.no_progress)
     print(outcome.summary())
     return EXIT_OK
+
+
+def _run_fairness_audit(args: argparse.Namespace) -> int:
+    """A ``kind: FairnessAudit`` spec: one audit flow run; exit 2 when a blocking rule broke."""
+    from mlops_spec.loader import load_audit
+    from mlops_spec.runtime.entry import run_tags
+    from mlops_spec.runtime.environment import use_prefect
+
+    audit = load_audit(args.spec, args.settings)  # a bad spec fails before Prefect starts
+    use_prefect(args.settings)
+    from mlops_spec.runtime.fairness_audit import fairness_audit
+
+    with run_tags("fairness-audit", audit.spec.metadata.name):
+        state = fairness_audit(spec_path=args.spec, return_state=True)
+    result = cast("dict[str, Any]", state.result())
+    print(audit_summary(result))
+    return EXIT_OK if result["passed"] else EXIT_STOPPED
+
+
+def audit_summary(result: dict[str, Any]) -> str:
+    """The audit's verdict, its rules and the per-group table, as the terminal shows them."""
+    from mlops_spec.runtime.outcome import rates_table
+
+    verdict = "every blocking fairness rule holds" if result["passed"] else "rules broken"
+    lines = [f"{result['audit']}: {verdict} ({result['rows']} rows)"]
+    for rule in result["rules"]:
+        mark = "pass" if rule["passed"] else ("FAIL" if rule["severity"] == "block" else "warn")
+        value = "n/a" if rule["value"] is None else f"{rule['value']:.4f}"
+        lines.append(f"  {rule['metric']} on {rule['sensitive']}: {value} ({rule['bound']}) {mark}")
+    lines.append(
+        rates_table([{"sensitive": "(all)", "group": "", **result["overall"]}, *result["groups"]])
+    )
+    lines.append(
+        f"  mlflow run {result['mlflow_run_id']}; prefect flow run {result['prefect_flow_run_id']}"
+    )
+    return "\n".join(lines)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -65,7 +107,8 @@ def cmd_score(args: argparse.Namespace) -> int:
             spec_path=args.spec,
             input_path=args.input,
             output_path=args.output,
-            version=args.version,
+            version=args.version.number,
+            alias=args.version.alias,
         )
     print(
         f"{result['model']} v{result['version']}: scored {result['rows']} rows -> "
@@ -83,7 +126,15 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     with run_tags(MONITOR.tag, loaded.spec.metadata.name):
         # the flow returns a state only to name it (Skipped); the call gives its result
-        result = cast("dict[str, Any]", monitor(spec_path=args.spec, batch=args.batch))
+        result = cast(
+            "dict[str, Any]",
+            monitor(
+                spec_path=args.spec,
+                batch=args.batch,
+                version=args.version.number,
+                alias=args.version.alias,
+            ),
+        )
     if "skipped" in result:  # no champion or no batch yet: nothing to compare, not a failure
         print(f"{result['model']}: skipped ({result['skipped']})")
         return EXIT_OK
@@ -201,14 +252,25 @@ def _add_model_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--output", required=True, help="predictions parquet to write")
     p.add_argument(
         "--version",
-        type=int,
-        help="score with this registered version instead of the champion (it must be judged)",
+        type=version_ref,
+        default=VersionRef(),
+        metavar="N|@ALIAS",
+        help="score with this registered version (3) or alias (@challenger) instead of the "
+        "champion (it must have been judged)",
     )
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("monitor", help="compare the newest batch with the champion's profile")
     p.add_argument("spec")
     p.add_argument("--batch", help="a batch file or glob (default: the spec's monitoring.batch)")
+    p.add_argument(
+        "--version",
+        type=version_ref,
+        default=VersionRef(),
+        metavar="N|@ALIAS",
+        help="compare with the reference profile of this version (3) or alias (@challenger) "
+        "instead of the champion's",
+    )
     p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("rollback", help="move the champion alias back to the previous champion")
@@ -217,6 +279,25 @@ def _add_model_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--reason", default="manual rollback")
     p.add_argument("--actor", help="who rolls back (default: the current user)")
     p.set_defaults(func=cmd_rollback)
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A registered version by number or by alias; neither: the spec's promotion alias."""
+
+    number: int | None = None
+    alias: str | None = None
+
+
+def version_ref(text: str) -> VersionRef:
+    """``3`` or ``@challenger``, as ``--version`` takes it."""
+    if text.startswith("@") and re.fullmatch(r"@[A-Za-z0-9_-]{1,255}", text):
+        return VersionRef(alias=text[1:])
+    if text.isdigit() and int(text) >= 1:
+        return VersionRef(number=int(text))
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: give a version number (3) or an alias (@challenger)"
+    )
 
 
 def _positive(text: str) -> int:

@@ -41,18 +41,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from mlops_spec.loader import load_spec
+    from mlops_spec.loader import document_kind, load_audit, load_spec
     from mlops_spec.plan import compile_plan, render_json, render_text
+    from mlops_spec.plan.compile import compile_audit_plan
 
-    plan = compile_plan(load_spec(args.spec, check_data=False))
+    if document_kind(args.spec) == "FairnessAudit":
+        plan = compile_audit_plan(load_audit(args.spec))
+    else:
+        plan = compile_plan(load_spec(args.spec, check_data=False))
     sys.stdout.write(render_json(plan) if args.json else render_text(plan))
     return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from mlops_spec.schema import policy_schema_text, schema_text
+    from mlops_spec.schema import audit_schema_text, policy_schema_text, schema_text
 
-    text = policy_schema_text() if args.policy else schema_text()
+    if args.audit:
+        text = audit_schema_text()
+    else:
+        text = policy_schema_text() if args.policy else schema_text()
     if args.output:
         write_atomic(Path(args.output), text)
         print(f"wrote {args.output}")
@@ -65,7 +72,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     """Write prefect.yaml from the specs; `--check` compares, `--apply` runs `prefect deploy`."""
     import difflib
 
-    from mlops_spec.loader import load_spec
+    from mlops_spec.loader import document_kind, load_spec
     from mlops_spec.plan.deployments import prefect_document, render_prefect_yaml
 
     settings = args.settings
@@ -76,6 +83,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     issues = []
     loaded = []
     for file in files:
+        if document_kind(file, settings) in ("FairnessAudit", "Policy"):
+            continue  # no deployment: an audit runs from the CLI, a policy is not a pipeline
         try:
             loaded.append(load_spec(file, settings))
         except SpecError as exc:
@@ -148,6 +157,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("schema", help="print (or write) the JSON Schema of the spec language")
     p.add_argument("-o", "--output")
     p.add_argument("--policy", action="store_true", help="the schema of policy files instead")
+    p.add_argument("--audit", action="store_true", help="the schema of FairnessAudit specs")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("deploy", help="write prefect.yaml from the specs (and apply it)")

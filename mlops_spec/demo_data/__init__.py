@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mlops_spec.demo_data import adult, flights, penguins
+from mlops_spec.demo_data import adult, compas, flights, penguins
 
 PREPARERS: dict[str, Callable[[Path], Path]] = {
     "adult": adult.prepare,
     "penguins": penguins.prepare,
     "flights": flights.prepare,
+    "compas": compas.prepare,
 }
 
 

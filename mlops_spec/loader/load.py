@@ -20,9 +20,10 @@ from mlops_spec.errors import SpecError, SpecIssue
 from mlops_spec.loader.estimators import lookup_estimator
 from mlops_spec.loader.issues import issues_from_validation, position_of, render_path
 from mlops_spec.loader.policy import POLICY_KEYS, deep_merge, policy_schema_errors
-from mlops_spec.loader.project_checks import project_problems
+from mlops_spec.loader.project_checks import audit_problems, project_problems
 from mlops_spec.loader.yaml_tree import ParsedYaml, Path_, Position, parse_yaml
 from mlops_spec.settings import Settings
+from mlops_spec.spec.audit import AUDIT_KIND, FairnessAudit
 from mlops_spec.spec.names import did_you_mean
 from mlops_spec.spec.pipeline import TrainingPipeline
 from mlops_spec.spec.rules import Problem, allow_list_problem, semantic_problems
@@ -48,7 +49,7 @@ class LoadedSpec:
         return self.spec.model_dump(mode="json", by_alias=True)
 
 
-def content_hash(spec: TrainingPipeline) -> str:
+def content_hash(spec: TrainingPipeline | FairnessAudit) -> str:
     canonical = json.dumps(
         spec.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
     )
@@ -285,12 +286,68 @@ def validate_file(path: str | Path, settings: Settings | None = None) -> str:
         SpecError: every issue found.
     """
     settings = settings or Settings()
-    if _kind_of(Path(path), settings) == "Policy":
+    kind = _kind_of(Path(path), settings)
+    if kind == "Policy":
         return f"{load_policy(path, settings)}: ok (policy)"
+    if kind == AUDIT_KIND:
+        audit = load_audit(path, settings)
+        return f"{audit.display_path}: ok ({audit.spec.metadata.name}, fairness audit)"
     loaded = load_spec(path, settings)
     return (
         f"{loaded.display_path}: ok ({loaded.spec.metadata.name}, hash {loaded.content_hash[:12]})"
     )
+
+
+@dataclass(frozen=True)
+class LoadedAudit:
+    """A validated ``kind: FairnessAudit`` and where it came from."""
+
+    spec: FairnessAudit
+    path: Path
+    display_path: str
+    root: Path
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.spec)
+
+    def resolve(self, project_path: str) -> Path:
+        candidate = Path(project_path)
+        return candidate if candidate.is_absolute() else (self.root / candidate).resolve()
+
+
+def load_audit(path: str | Path, settings: Settings | None = None) -> LoadedAudit:
+    """Load and validate a fairness audit (its models, then its columns against the entity
+    file when it exists); raise SpecError listing every issue found."""
+    settings = settings or Settings()
+    state = _Loading(settings, dict(os.environ))
+    audit_path = Path(path)
+    parsed = state.document(audit_path.resolve() if audit_path.exists() else audit_path)
+    if parsed is None:
+        raise SpecError(state.issues)
+    shown, positions = state.sources[0], dict(parsed.positions)
+    context = {"allow_outside_root": settings.allow_paths_outside_root}
+    try:
+        audit = FairnessAudit.model_validate(parsed.data, context=context)
+    except ValidationError as exc:
+        raise SpecError(
+            issues_from_validation(
+                exc, root=FairnessAudit, data=parsed.data, positions=positions, file=shown
+            )
+        ) from None
+    for problem_path, message, hint in audit_problems(audit, settings.root):
+        state.add(
+            position_of(problem_path, positions, Position(shown, 1, 1)), problem_path, message, hint
+        )
+    if state.issues:
+        raise SpecError(state.issues)
+    return LoadedAudit(audit, audit_path.resolve(), shown, state.root)
+
+
+def document_kind(path: str | Path, settings: Settings | None = None) -> Any:
+    """The ``kind`` a YAML file declares (None when it cannot be read as a mapping): which
+    loader, and which flow, a command hands it to."""
+    return _kind_of(Path(path), settings or Settings())
 
 
 def _kind_of(path: Path, settings: Settings) -> Any:

@@ -22,6 +22,7 @@ from mlops_spec.loader.entity_file import (
     shown_values,
 )
 from mlops_spec.loader.feast_static import RepoDefinitions, ViewDef, read_definitions
+from mlops_spec.spec.audit import FairnessAudit
 from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.names import did_you_mean
 from mlops_spec.spec.pipeline import TrainingPipeline
@@ -264,4 +265,41 @@ def _positive_label_problems(spec: TrainingPipeline, label: LabelSummary) -> lis
             f"positive_label {positive!r} is not a value of '{spec.data.label}'",
             "its values are " + ", ".join(repr(v) for v in label.values),
         )
+    ]
+
+
+def audit_problems(audit: FairnessAudit, root: Path) -> list[Problem]:
+    """Columns the audit reads that its entity file lacks; empty when the file is not there."""
+    entities = _resolve(root, audit.data.entities)
+    if entities is None or not entities.is_file():
+        return []
+    table = read_entity_table(entities, audit.data.label)
+    if table is None:
+        return []
+    if isinstance(table, str):
+        return [(("data", "entities"), table, "write the entity rows as a parquet file")]
+    data = audit.data
+    named: list[tuple[Location, str]] = [
+        *((("data", "entity_key", i), key) for i, key in enumerate(data.entity_keys)),
+        (("data", "timestamp"), data.timestamp),
+        (("data", "label"), data.label),
+        (("score", "column"), audit.score.column),
+        *(
+            (("fairness", "sensitive", i), column)
+            for i, column in enumerate(audit.fairness.sensitive)
+        ),
+    ]
+    if isinstance(data.entity_key, str):
+        named[0] = (("data", "entity_key"), data.entity_key)
+    return [
+        _missing(
+            where,
+            name,
+            f"column '{name}' is not in the entity file",
+            table.columns,
+            what="column",
+            has="it has",
+        )
+        for where, name in named
+        if name not in table.columns
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_spec.loader.load import LoadedSpec
+from mlops_spec.loader.load import LoadedAudit, LoadedSpec
 from mlops_spec.plan.model import Cache, Guard, Plan, Step
 from mlops_spec.spec import ChampionGate, DataConstraint, Split, TrainingPipeline
 from mlops_spec.spec.constraints import FairnessRule, Severity
@@ -282,4 +282,48 @@ def compile_plan(loaded: LoadedSpec) -> Plan:
         content_hash=loaded.content_hash,
         registered_model=spec.metadata.name,
         steps=tuple(steps),
+    )
+
+
+def compile_audit_plan(loaded: LoadedAudit) -> Plan:
+    """A fairness audit's plan: read the rows that carry the outcome and the score, then the
+    report and its rules (nothing is trained, registered or promoted)."""
+    spec = loaded.spec
+    score = spec.score
+    decided = (
+        f"{score.column} >= {score.threshold:g}"
+        if score.threshold is not None
+        else f"{score.column} == {spec.positive_label!r}"
+    )
+    steps = (
+        Step(
+            "load_entities",
+            "pandas",
+            "read the rows: keys, event time, outcome, score, groups",
+            _items(path=spec.data.entities, label=spec.data.label, score=score.column),
+            guards=(Guard("entity_columns", "label, score and sensitive columns present"),),
+            retries=2,
+            retry_delay_s=1,
+        ),
+        Step(
+            "fairness_audit",
+            "whylogs",
+            f"per-group rates of the decision {decided} against {spec.data.label}",
+            _items(
+                sensitive=list(spec.fairness.sensitive),
+                min_group_size=spec.fairness.min_group_size,
+                positive_label=spec.positive_label,
+            ),
+            guards=tuple(
+                Guard("fairness_rule", _fairness_rule_text(rule)) for rule in spec.fairness.rules
+            ),
+            depends_on=("load_entities",),
+        ),
+    )
+    return Plan(
+        spec_name=spec.metadata.name,
+        spec_path=loaded.display_path,
+        content_hash=loaded.content_hash,
+        registered_model="(none: an audit registers nothing)",
+        steps=steps,
     )

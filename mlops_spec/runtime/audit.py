@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlops_spec.runtime.environment import command_settings, prepare_environment
 from mlops_spec.runtime.gates import VERDICT_TAG, alias_refusal, is_unjudged
+from mlops_spec.runtime.outcome import rates_table
 from mlops_spec.runtime.secret_blocks import use_secret_blocks
 
 LINEAGE_PREFIXES = ("mlops_spec.", "git.", "data.", "feast.", "optuna.", "prefect.")
@@ -46,9 +49,28 @@ def audit_text(model: str, version_or_alias: str) -> str:
     lines += ["", "promotion history:"]
     for event in history or [{"note": "none"}]:
         lines.append("  " + ", ".join(f"{k}={v}" for k, v in event.items()))
+    if FAIRNESS_GROUPS in record.run_artifacts and record.run_id is not None:
+        lines += ["", "fairness per group (test rows):", _fairness_groups(record.run_id)]
     reports = [a for a in record.run_artifacts if a.startswith(("reports/", "profiles/"))]
     lines += ["", "reports: " + (", ".join(reports) if reports else "none")]
     return "\n".join(lines)
+
+
+FAIRNESS_GROUPS = "tables/reports_fairness_groups.json"
+
+
+def _fairness_groups(run_id: str) -> str:
+    """The per-group rates the training run logged, as the end of ``run`` printed them."""
+    import json
+    import tempfile
+
+    from mlops_spec.adapters import mlflow_audit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow_audit.download_artifact(run_id, FAIRNESS_GROUPS, Path(tmp))
+        table = json.loads(local.read_text())
+    rows = [dict(zip(table["columns"], row, strict=True)) for row in table["data"]]
+    return rates_table(rows)
 
 
 def governance_lines(tags: dict[str, str]) -> list[str]:

@@ -341,9 +341,10 @@ def positive_indicator(values: Any, positive: Any) -> np.ndarray:
 @task(name="fairness", **PLAIN)
 def fairness(
     loaded: LoadedSpec, model: Any, test: pd.DataFrame, evaluation: Evaluation, run_id: str
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     """Per-group rates and the spec's rules on test predictions; returns the broken
-    blocking rules (they fail the gate) and the broken ``warn`` rules (only reported)."""
+    blocking rules (they fail the gate), the broken ``warn`` rules (only reported) and the
+    per-group rates (printed at the end of the run)."""
     from mlops_spec.adapters.fairness import fairness_report
 
     spec = loaded.spec
@@ -381,7 +382,7 @@ def fairness(
     warned = [f"fairness (warn): {_broken(rule)}" for rule in report.warned()]
     for line in warned:
         get_run_logger().warning("%s", line)
-    return failed, warned
+    return failed, warned, groups.to_dict("records")
 
 
 def _broken(rule: Any) -> str:

@@ -72,7 +72,9 @@ def _read_batch(path: Path, needed: list[str]) -> pd.DataFrame:
 
 
 @flow(name="mlops-spec-monitor", flow_run_name=run_name_for("monitor"), log_prints=True)
-def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any] | State:
+def monitor(
+    spec_path: str, batch: str | None = None, version: int | None = None, alias: str | None = None
+) -> dict[str, Any] | State:
     """Compare the newest batch with the champion's reference; report; emit on drift.
 
     With no champion yet, or no batch file, there is nothing to compare: the run ends
@@ -84,21 +86,30 @@ def monitor(spec_path: str, batch: str | None = None) -> dict[str, Any] | State:
             example specs/adult_income.yaml).
         batch: A batch file or glob to check instead of the spec's monitoring.batch (the
             newest match by file name is checked).
+        version: Compare with this registered version's reference profile instead of the
+            champion's.
+        alias: Compare with the reference of the version this alias names (for example
+            challenger); ignored when ``version`` is given.
     """
     protect_logs()
     settings = command_settings()
     loaded = load_once(spec_path, settings)
     try:
-        return check_newest_batch(loaded, settings, batch)
+        return check_newest_batch(loaded, settings, batch, reference=(version, alias))
     except NothingToMonitor as exc:
         get_run_logger().warning("skipped: %s", exc)
         skipped = {"model": loaded.spec.metadata.name, "skipped": str(exc)}
         return Completed(name=SKIPPED, message=str(exc), data=skipped)
 
 
-def check_newest_batch(loaded: LoadedSpec, settings: Settings, batch: str | None) -> dict[str, Any]:
+def check_newest_batch(
+    loaded: LoadedSpec,
+    settings: Settings,
+    batch: str | None,
+    reference: tuple[int | None, str | None] = (None, None),
+) -> dict[str, Any]:
     """The monitor's work: the batch's features from Feast, drift per feature against the
-    champion's reference, the reports, and the event on drift."""
+    champion's reference (or ``reference``'s: a version or an alias), reports, the event."""
     logger = get_run_logger()
     spec = loaded.spec
     name = spec.metadata.name
@@ -107,7 +118,7 @@ def check_newest_batch(loaded: LoadedSpec, settings: Settings, batch: str | None
     monitoring = spec.monitoring
     use_secret_blocks()
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
-    champion = _champion(name, spec.governance.promotion.alias)
+    champion = _reference_version(name, spec.governance.promotion.alias, *reference)
     batch_path = newest_batch(loaded, batch)
     entities = _read_batch(batch_path, [*spec.data.entity_keys, spec.data.timestamp])
     retrieved = steps.spec_features(loaded, entities, file_sha256(batch_path))
@@ -153,14 +164,25 @@ def check_newest_batch(loaded: LoadedSpec, settings: Settings, batch: str | None
     }
 
 
-def _champion(name: str, alias: str) -> mlflow_audit.VersionRecord:
-    """The version to compare with: the alias's, which must have a training run (the
-    reference profile is one of its artifacts)."""
-    if mlflow_registry.get_alias_version(name, alias) is None:
-        raise NothingToMonitor(
-            f"{name} has no {alias!r} version to monitor yet: train and promote one"
-        )
-    champion = mlflow_audit.describe_version(name, alias)
+def _reference_version(
+    name: str, alias: str, version: int | None, other_alias: str | None
+) -> mlflow_audit.VersionRecord:
+    """The version to compare with: the promotion alias's, or the one asked for, which must
+    have a training run (the reference profile is one of its artifacts). A missing champion
+    is nothing to do yet; a missing version or alias that was asked for is an error."""
+    if version is not None:
+        champion = mlflow_audit.describe_version(name, str(version))
+        alias = f"v{version}"
+    else:
+        if other_alias is not None:
+            if mlflow_registry.get_alias_version(name, other_alias) is None:
+                raise StepError(f"{name} has no {other_alias!r} version to compare with")
+            alias = other_alias
+        elif mlflow_registry.get_alias_version(name, alias) is None:
+            raise NothingToMonitor(
+                f"{name} has no {alias!r} version to monitor yet: train and promote one"
+            )
+        champion = mlflow_audit.describe_version(name, alias)
     if champion.run_id is None:
         raise StepError(f"{name}@{alias} (v{champion.version}) has no training run to compare with")
     return champion

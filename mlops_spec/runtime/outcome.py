@@ -23,6 +23,7 @@ class RunOutcome:
     prefect_flow_run_id: str | None = None
     champion_version: int | None = None
     warnings: list[str] = field(default_factory=list)
+    fairness_groups: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def state_name(self) -> str:
@@ -52,7 +53,36 @@ class RunOutcome:
         if self.champion_version is not None:
             lines.append(f"  champion is v{self.champion_version}")
         lines += [f"  warning: {warning}" for warning in self.warnings]
+        if self.fairness_groups:
+            lines += ["  fairness per group (test rows):", rates_table(self.fairness_groups)]
         lines.append(
             f"  mlflow run {self.mlflow_run_id}; prefect flow run {self.prefect_flow_run_id}"
         )
         return "\n".join(lines)
+
+
+RATE_COLUMNS = ("n", "selection_rate", "tpr", "fpr", "fnr", "accuracy")
+
+
+def rates_table(rows: list[dict[str, Any]]) -> str:
+    """Per-group rates as a fixed-width terminal table (a missing or NaN rate is n/a); the
+    false negative rate is 1 - TPR where a row does not carry it."""
+    header = f"  {'sensitive':<12} {'group':<18}" + "".join(f" {c:>14}" for c in RATE_COLUMNS)
+    body = [
+        f"  {row['sensitive']!s:<12} {str(row['group'])[:18]:<18}"
+        + "".join(f" {_rate_cell(c, _rate(row, c)):>14}" for c in RATE_COLUMNS)
+        for row in rows
+    ]
+    return "\n".join([header, *body])
+
+
+def _rate(row: dict[str, Any], column: str) -> Any:
+    if column == "fnr" and "fnr" not in row and isinstance(row.get("tpr"), float):
+        return 1.0 - row["tpr"]
+    return row.get(column)
+
+
+def _rate_cell(column: str, value: Any) -> str:
+    if value is None or value != value:  # NaN
+        return "n/a"
+    return str(int(value)) if column == "n" else f"{value:.4f}"

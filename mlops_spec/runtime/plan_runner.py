@@ -59,6 +59,7 @@ class Run:
     promoted: bool = False
     status: str = ""
     warnings: list[str] = field(default_factory=list)
+    fairness_groups: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -174,7 +175,9 @@ def _fairness(run: Run, step: Step) -> None:
     fairness = steps.configured(model_steps.fairness, step)
     test = run.need(run.test_rows, "test rows")
     evaluation = run.need(run.evaluation, "the evaluation")
-    run.fairness_failures, warned = fairness(run.loaded, run.model, test, evaluation, run.run_id)
+    run.fairness_failures, warned, run.fairness_groups = fairness(
+        run.loaded, run.model, test, evaluation, run.run_id
+    )
     run.warnings += warned
 
 
@@ -358,4 +361,5 @@ def _outcome(run: Run) -> RunOutcome:
         prefect_flow_run_id=str(flow_run.id or ""),
         champion_version=champion,
         warnings=list(run.warnings),
+        fairness_groups=list(run.fairness_groups),
     )

@@ -48,19 +48,25 @@ def check_input(source: Path, keys: list[str], shown: str) -> list[str]:
     return keys
 
 
-def scoring_version(name: str, alias: str, version: int | None) -> mlflow_audit.VersionRecord:
+def scoring_version(
+    name: str, alias: str, version: int | None, other_alias: str | None = None
+) -> mlflow_audit.VersionRecord:
     """The version to score with, refused in one line if its recorded verdict does not allow it.
 
-    Through the alias, the version must be allowed as champion (it passed every gate); a
-    version named explicitly must at least have been judged. An unjudged version (no
-    ``governance.verdict``) scores nothing either way.
+    Through the promotion alias, the version must be allowed as champion (it passed every
+    gate); a version named explicitly, by number or by another alias (``other_alias``), must
+    at least have been judged. An unjudged version (no ``governance.verdict``) scores nothing
+    either way.
     """
     if version is None:
-        if mlflow_registry.get_alias_version(name, alias) is None:
-            raise StepError(f"{name} has no {alias!r} version to score with: train and promote one")
-        record = mlflow_audit.describe_version(name, alias)
-        role: AliasRole = "champion"
-        shown = f"{name}@{alias} (v{record.version})"
+        chosen = other_alias or alias
+        if mlflow_registry.get_alias_version(name, chosen) is None:
+            raise StepError(
+                f"{name} has no {chosen!r} version to score with: train and promote one"
+            )
+        record = mlflow_audit.describe_version(name, chosen)
+        role: AliasRole = "champion" if chosen == alias else "challenger"
+        shown = f"{name}@{chosen} (v{record.version})"
     else:
         record = mlflow_audit.describe_version(name, str(version))
         role, shown = "challenger", f"{name} v{version}"
@@ -126,7 +132,11 @@ def _log_scoring_run(
 
 @flow(name="mlops-spec-score", flow_run_name=run_name_for("score"), log_prints=True)
 def score(
-    spec_path: str, input_path: str, output_path: str, version: int | None = None
+    spec_path: str,
+    input_path: str,
+    output_path: str,
+    version: int | None = None,
+    alias: str | None = None,
 ) -> dict[str, Any]:
     """Score ``input_path``'s entity rows with the champion (or ``version``); write
     ``output_path``. A version whose recorded verdict does not allow it is refused first.
@@ -138,12 +148,15 @@ def score(
         output_path: Where the predictions are written (parquet, replaced atomically).
         version: A registered version to score with instead of the champion (it must have
             been judged by the gates).
+        alias: An alias whose version scores instead of the champion (for example
+            challenger); ignored when ``version`` is given.
     """
     protect_logs()
     settings = command_settings()
     loaded = load_once(spec_path, settings)
     spec = loaded.spec
-    name, alias = spec.metadata.name, spec.governance.promotion.alias
+    name, other_alias = spec.metadata.name, alias
+    alias = spec.governance.promotion.alias
     source = loaded.resolve(input_path)
     target = loaded.resolve(output_path)
     keys = check_input(source, [*spec.data.entity_keys, spec.data.timestamp], input_path)
@@ -151,7 +164,7 @@ def score(
 
     use_secret_blocks()
     mlflow_tracking.configure(settings.tracking_uri, settings.artifact_root)
-    champion = scoring_version(name, alias, version)
+    champion = scoring_version(name, alias, version, other_alias)
     model = mlflow_registry.load_model(f"models:/{name}/{champion.version}")
     retrieved = steps.spec_features(loaded, entities[keys], file_sha256(source))
     features = list(getattr(model, "feature_names_in_", retrieved.feature_columns))

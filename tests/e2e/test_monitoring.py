@@ -81,6 +81,12 @@ def test_drift_on_a_shifted_batch_retrains_through_an_automation(
     assert quiet.returncode == 0, quiet.stderr[-3000:]
     assert "adult-income: no drift" in quiet.stdout
     assert "emitted" not in quiet.stdout
+    by_version = _cli(
+        prefect_server, state, "monitor", str(spec), "--batch", f"{BATCHES}/*in_dist*",
+        "--version", "1",
+    )  # fmt: skip
+    assert by_version.returncode == 0, by_version.stderr[-3000:]
+    assert "adult-income: no drift" in by_version.stdout and "v1" in by_version.stdout
 
     loud = _cli(prefect_server, state, "monitor", str(spec))  # the spec's glob: the newest batch
     assert loud.returncode == 0, loud.stderr[-3000:]

@@ -58,6 +58,19 @@ def test_scores_match_the_champion_on_the_same_features(
     for i, label in enumerate(model.classes_):
         assert np.allclose(scored[f"proba_{label}"], expected[:, i])
 
+    # any version, by number or alias: the same model, the same answers
+    for ref in ("1", "@champion"):
+        again = tmp_path / f"scored_{ref.strip('@')}.parquet"
+        by_ref = cli(
+            "score", str(spec), "--input", str(source), "--output", str(again), "--version", ref
+        )
+        assert by_ref.returncode == 0, by_ref.stderr[-3000:]
+        assert pd.read_parquet(again)["prediction"].tolist() == scored["prediction"].tolist()
+    nowhere = cli(
+        "score", str(spec), "--input", str(source), "--output", str(target), "--version", "@canary"
+    )
+    assert nowhere.returncode == 1 and "no 'canary' version to score with" in nowhere.stderr
+
     # bad input: a clear error, exit 1, no output written
     missing = tmp_path / "no_keys.parquet"
     batch.drop(columns=["penguin_id"]).to_parquet(missing, index=False)

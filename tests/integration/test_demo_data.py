@@ -34,12 +34,13 @@ def test_prepare_all_returns_one_folder_per_dataset(data_dir: Path) -> None:
         "adult": data_dir / "adult",
         "penguins": data_dir / "penguins",
         "flights": data_dir / "flights",
+        "compas": data_dir / "compas",
     }
 
 
 def test_every_timestamp_is_utc_microseconds(data_dir: Path) -> None:
     files = sorted(data_dir.rglob("*.parquet"))
-    assert len(files) == 12  # 8 datasets files and 2 monitoring batches each for adult, flights
+    assert len(files) == 13  # 9 dataset files and 2 monitoring batches each for adult, flights
     for path in files:
         field = pq.read_schema(path).field("event_timestamp")
         assert field.type == pa.timestamp("us", tz="UTC"), path

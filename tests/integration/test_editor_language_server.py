@@ -30,7 +30,7 @@ def server() -> Iterator[LanguageServer]:
 
 @pytest.mark.parametrize(
     "document",
-    [*sorted((ROOT / "specs").glob("*.yaml")), *sorted((ROOT / "policies").glob("*.yaml"))],
+    [*sorted((ROOT / "specs").rglob("*.yaml")), *sorted((ROOT / "policies").glob("*.yaml"))],
     ids=lambda p: f"{p.parent.name}/{p.name}",
 )
 def test_shipped_documents_show_no_diagnostic(server: LanguageServer, document: Path) -> None:

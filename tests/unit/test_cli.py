@@ -19,7 +19,7 @@ def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_validate_demo_specs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "specs/"]) == 0
-    assert "3 specs valid" in capsys.readouterr().out
+    assert "4 specs valid" in capsys.readouterr().out  # three pipelines and an audit
 
 
 def test_init_writes_a_valid_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,3 +90,15 @@ def test_deploy_writes_checks_and_refuses_bad_specs(
     # --apply needs a server
     assert main(["deploy", "specs", "-o", str(target), "--apply"]) == 1
     assert "--apply needs a Prefect server" in capsys.readouterr().err
+
+
+def test_version_refs() -> None:
+    import argparse
+
+    from mlops_spec.cli.run_commands import VersionRef, version_ref
+
+    assert version_ref("3") == VersionRef(number=3)
+    assert version_ref("@challenger") == VersionRef(alias="challenger")
+    for bad in ("0", "@", "v3", "@a b", "-1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            version_ref(bad)

@@ -32,14 +32,14 @@ def _errors(document: Path) -> list[str]:
     first = document.read_text().splitlines()[0]
     assert first.startswith(HEADER), document
     schema_file = (document.parent / first.removeprefix(HEADER)).resolve()
-    data = yaml.safe_load(document.read_text())
+    data = _yaml12_keys(yaml.safe_load(document.read_text()))
     validator = _validator(schema_file)
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
 
 
 @pytest.mark.parametrize(
     "document",
-    sorted((ROOT / "specs").glob("*.yaml")) + sorted((ROOT / "policies").glob("*.yaml")),
+    sorted((ROOT / "specs").rglob("*.yaml")) + sorted((ROOT / "policies").glob("*.yaml")),
     ids=lambda p: f"{p.parent.name}/{p.name}",
 )
 def test_shipped_documents_are_clean(document: Path) -> None:
@@ -131,3 +131,12 @@ def test_every_property_is_described() -> None:
         if not body.get("description")
     ]
     assert bare == []
+
+
+def _yaml12_keys(node: Any) -> Any:
+    """PyYAML reads YAML 1.1, where a key `on` is True; editors read YAML 1.2 ("on")."""
+    if isinstance(node, dict):
+        return {("on" if k is True else k): _yaml12_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_yaml12_keys(item) for item in node]
+    return node

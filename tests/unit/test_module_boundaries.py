@@ -37,6 +37,7 @@ FILE_IO_ALLOWED = {
     # with microsecond timestamps through pyarrow, which the frame-level adapter does not offer
     "mlops_spec/demo_data/_io.py",
     "mlops_spec/demo_data/adult.py",
+    "mlops_spec/demo_data/compas.py",
     "mlops_spec/demo_data/flights.py",
     # project scaffolding reads a user's table at the arrow level (types, row groups, counts)
     # to generate Feast definitions, and writes the entity rows it derives
