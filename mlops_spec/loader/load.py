@@ -26,7 +26,12 @@ from mlops_spec.settings import Settings
 from mlops_spec.spec.audit import AUDIT_KIND, FairnessAudit
 from mlops_spec.spec.names import did_you_mean
 from mlops_spec.spec.pipeline import TrainingPipeline
-from mlops_spec.spec.rules import Problem, allow_list_problem, semantic_problems
+from mlops_spec.spec.rules import (
+    Problem,
+    allow_list_problem,
+    fairness_rule_problems,
+    semantic_problems,
+)
 
 
 @dataclass(frozen=True)
@@ -335,7 +340,8 @@ def load_audit(path: str | Path, settings: Settings | None = None) -> LoadedAudi
                 exc, root=FairnessAudit, data=parsed.data, positions=positions, file=shown
             )
         ) from None
-    for problem_path, message, hint in audit_problems(audit, settings.root):
+    found = fairness_rule_problems(audit.fairness, ("fairness",))
+    for problem_path, message, hint in found + audit_problems(audit, settings.root):
         state.add(
             position_of(problem_path, positions, Position(shown, 1, 1)), problem_path, message, hint
         )

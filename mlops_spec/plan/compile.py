@@ -130,13 +130,37 @@ def _data_steps(spec: TrainingPipeline) -> list[Step]:
             ),
             depends_on=("profile_data",),
         ),
+        *_label_bias_steps(spec),
         Step(
             "split",
             "scikit-learn",
             "hold out the test rows",
             _split_settings(spec.split),
-            depends_on=("check_constraints",),
+            depends_on=("label_bias" if _label_rules(spec) else "check_constraints",),
         ),
+    ]
+
+
+def _label_rules(spec: TrainingPipeline) -> list[FairnessRule]:
+    fairness = spec.constraints.fairness
+    return list(fairness.label_rules) if fairness is not None else []
+
+
+def _label_bias_steps(spec: TrainingPipeline) -> list[Step]:
+    """The label's own outcome rates per group, before anything is trained."""
+    rules = _label_rules(spec)
+    if not rules:
+        return []
+    assert spec.constraints.fairness is not None
+    return [
+        Step(
+            "label_bias",
+            "whylogs",
+            "favourable-outcome rates of the label per group; a broken block rule stops the run",
+            _items(sensitive=list(spec.constraints.fairness.sensitive)),
+            guards=tuple(Guard("label_rule", _fairness_rule_text(rule)) for rule in rules),
+            depends_on=("check_constraints",),
+        )
     ]
 
 

@@ -61,6 +61,7 @@ def run_audit(audit: LoadedAudit) -> dict[str, Any]:
     rows = data_files.read_frame(source, what="entity rows", shown=spec.data.entities)
     frame = decisions(audit, rows)
     report = fairness_report(frame, y_true="y_true", y_pred="y_pred", fairness=spec.fairness)
+    label_records, label_passed = _label_rules(audit, frame)
     overall = overall_rates(frame)
     groups = group_rates(report)
     run_id = _record(audit, report, overall, groups, file_sha256(source))
@@ -76,10 +77,10 @@ def run_audit(audit: LoadedAudit) -> dict[str, Any]:
     return {
         "audit": spec.metadata.name,
         "rows": len(frame),
-        "passed": report.passed,
+        "passed": report.passed and label_passed,
         "overall": overall,
         "groups": groups.to_dict("records"),
-        "rules": report.to_records(),
+        "rules": report.to_records() + label_records,
         "mlflow_run_id": run_id,
         "prefect_flow_run_id": str(flow_run.id or ""),
     }
@@ -106,6 +107,19 @@ def decisions(audit: LoadedAudit, rows: pd.DataFrame) -> pd.DataFrame:
             raise StepError(f"{column} must be numeric to compare with threshold")
         frame["y_pred"] = (scores >= spec.score.threshold).astype(int)
     return frame
+
+
+def _label_rules(audit: LoadedAudit, frame: pd.DataFrame) -> tuple[list[dict[str, Any]], bool]:
+    """``label_rules`` judged on the outcome itself (its rate per group), as records whose
+    metric reads ``label <metric>``, and whether every blocking one holds."""
+    fairness = audit.spec.fairness
+    if not fairness.label_rules:
+        return [], True
+    judged = fairness.model_copy(update={"rules": fairness.label_rules})
+    outcome = frame.assign(y_pred=frame["y_true"])
+    report = fairness_report(outcome, y_true="y_true", y_pred="y_pred", fairness=judged)
+    records = [{**r, "metric": f"label {r['metric']}"} for r in report.to_records()]
+    return records, report.passed
 
 
 def overall_rates(frame: pd.DataFrame) -> dict[str, float | None]:

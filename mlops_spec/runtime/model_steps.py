@@ -385,6 +385,51 @@ def fairness(
     return failed, warned, groups.to_dict("records")
 
 
+@task(name="label_bias", **PLAIN)
+def label_bias(
+    loaded: LoadedSpec, frame: pd.DataFrame, run_id: str
+) -> tuple[str | None, list[str]]:
+    """The label's favourable-outcome rate per group (every entity row, before training),
+    judged by ``label_rules``; returns why the run must stop (a broken block rule), or None,
+    and the broken warn rules."""
+    from mlops_spec.adapters.fairness import fairness_report
+
+    spec = loaded.spec
+    fairness = spec.constraints.fairness
+    assert fairness is not None
+    label = frame[spec.data.label]
+    positive = spec.model.positive_label
+    if positive is None:
+        positive = sorted(label.dropna().unique().tolist())[-1]  # as the classifier's classes_[1]
+    rows = frame[list(fairness.sensitive)].copy()
+    rows["y_true"] = rows["y_pred"] = positive_indicator(label, positive)
+    judged = fairness.model_copy(update={"rules": fairness.label_rules})
+    report = fairness_report(rows, y_true="y_true", y_pred="y_pred", fairness=judged)
+    mlflow_tracking.log_dict(
+        run_id, {"passed": report.passed, "rules": report.to_records()}, "reports/label_bias.json"
+    )
+    reports.markdown(
+        spec.metadata.name,
+        "label-bias",
+        f"# Label bias before training ({spec.data.label} = {positive!r})\n\n"
+        + report.to_markdown(),
+        "the label's favourable-outcome rate per group",
+    )
+    found(
+        run_id,
+        "label bias on %s: %d of %d rules passed",
+        ", ".join(fairness.sensitive),
+        sum(rule.passed for rule in report.rules),
+        len(report.rules),
+    )
+    warned = [f"label bias (warn): {_broken(rule)}" for rule in report.warned()]
+    failed = "; ".join(_broken(rule) for rule in report.failed())
+    if failed:
+        mlflow_tracking.set_tags(run_id, {"mlops_spec.outcome": "stopped:label_bias"})
+        return f"label bias rules failed, training not started: {failed}", warned
+    return None, warned
+
+
 def _broken(rule: Any) -> str:
     against = "" if rule.reference_group is None else f" against {rule.reference_group}"
     value = "n/a" if rule.value is None else f"{rule.value:.3f}"

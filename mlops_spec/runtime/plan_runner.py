@@ -104,6 +104,15 @@ def _check_constraints(run: Run, step: Step) -> None:
         raise ConstraintsFailed(stopped)
 
 
+def _label_bias(run: Run, step: Step) -> None:
+    check = steps.configured(model_steps.label_bias, step)
+    frame = run.need(run.retrieved, "the feature frame").frame  # with the sensitive columns
+    stopped, warned = check(run.loaded, frame, run.run_id)
+    run.warnings += warned
+    if stopped is not None:
+        raise ConstraintsFailed(stopped)
+
+
 def _split(run: Run, step: Step) -> None:
     frame = run.need(run.retrieved, "the feature frame").frame
     run.train_rows, run.test_rows, warnings = steps.configured(model_steps.split, step)(
@@ -305,6 +314,7 @@ STEP_KINDS: dict[str, Callable[[Run, Step], None]] = {
     "retrieve_features": _retrieve_features,
     "profile_data": _profile_data,
     "check_constraints": _check_constraints,
+    "label_bias": _label_bias,
     "split": _split,
     "tune": _tune,
     "fit": _fit,

@@ -157,9 +157,18 @@ class Fairness(SpecModel):
         examples=[["sex", "race"]],
     )
     rules: list[FairnessRule] = Field(
-        min_length=1,
-        description="Bounds every sensitive column must meet.",
+        default_factory=list,
+        description="Bounds the model's test predictions must meet for every sensitive column "
+        "(or those in a rule's `on`).",
         examples=[[{"metric": "disparate_impact", "min": 0.8}]],
+    )
+    label_rules: list[FairnessRule] = Field(
+        default_factory=list,
+        description="Bounds on the label itself, checked on every entity row before training "
+        "(pre-training bias): `disparate_impact` or `demographic_parity_difference` of the "
+        "favourable outcome per group. A broken `block` rule stops the run like a data "
+        "constraint; a `warn` rule is reported.",
+        examples=[[{"metric": "disparate_impact", "min": 0.8, "severity": "warn"}]],
     )
     min_group_size: int = Field(
         default=30,
@@ -167,6 +176,10 @@ class Fairness(SpecModel):
         description="Test rows a group needs to count: smaller groups are reported, not judged. "
         "A metric with fewer than two judged groups is not judged, which counts as passing.",
     )
+
+
+LABEL_METRICS = (FairnessMetric.disparate_impact, FairnessMetric.demographic_parity_difference)
+"""What a label alone can be judged by: outcome rates per group (no prediction, no error)."""
 
 
 class Constraints(SpecModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from mlops_spec.spec.constraints import Fairness
+from mlops_spec.spec.constraints import LABEL_METRICS, Fairness
 from mlops_spec.spec.estimator_params import EstimatorInfo, known_estimator
 from mlops_spec.spec.governance import CANDIDATE_ALIAS
 from mlops_spec.spec.metrics import TASK_METRICS, Task, higher_is_better
@@ -374,14 +374,39 @@ def _fairness_problems(spec: TrainingPipeline) -> list[Problem]:
                     _metric_hint(column, tuple(spec.data.columns), what="column"),
                 )
             )
-    return problems + _fairness_rule_problems(fairness)
+    return problems + fairness_rule_problems(fairness, ("constraints", "fairness"))
 
 
-def _fairness_rule_problems(fairness: Fairness) -> list[Problem]:
+def fairness_rule_problems(fairness: Fairness, at: Location) -> list[Problem]:
+    """Some rule at all; a label rule on an outcome rate; each rule's `on` and reference.
+    ``at``: where the fairness block sits (a pipeline's constraints, an audit's top level)."""
+    problems: list[Problem] = []
+    if not fairness.rules and not fairness.label_rules:
+        problems.append(
+            (
+                at,
+                "fairness needs rules (on the predictions) or label_rules (on the label)",
+                "add rules: [{metric: disparate_impact, min: 0.8}]",
+            )
+        )
+    for index, rule in enumerate(fairness.label_rules):
+        if rule.metric not in LABEL_METRICS:
+            problems.append(
+                (
+                    (*at, "label_rules", index, "metric"),
+                    f"{rule.metric.value} needs predictions; a label alone has outcome rates",
+                    "use disparate_impact or demographic_parity_difference",
+                )
+            )
+    problems += _rule_targets(fairness, (*at, "rules"))
+    return problems + _rule_targets(fairness, (*at, "label_rules"))
+
+
+def _rule_targets(fairness: Fairness, at: Location) -> list[Problem]:
     """A rule's `on` names sensitive columns; a reference group needs one column to be in."""
     problems: list[Problem] = []
-    for index, rule in enumerate(fairness.rules):
-        where: Location = ("constraints", "fairness", "rules", index)
+    for index, rule in enumerate(getattr(fairness, str(at[-1]))):
+        where: Location = (*at, index)
         for position, column in enumerate(rule.on or []):
             if column not in fairness.sensitive:
                 problems.append(

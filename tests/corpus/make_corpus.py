@@ -284,6 +284,14 @@ CASES: dict[str, str] = {
         "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
         "      - {metric: disparate_impact, min: 0.8, severity: soft}\ngovernance:\n",
     ),
+    "fairness_label_rule_needs_predictions": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex]\n    label_rules:\n"
+        "      - {metric: equal_opportunity_difference, max: 0.1}\ngovernance:\n",
+    ),
+    "fairness_without_rules": edit(
+        "governance:\n", "constraints:\n  fairness:\n    sensitive: [sex]\ngovernance:\n"
+    ),
     # --- splits by date, group and column -------------------------------------------------
     "split_cutoff_not_a_date": edit("model:\n", "split: {cutoff: next spring}\nmodel:\n"),
     "split_cutoff_impossible_date": edit("model:\n", "split: {cutoff: 2024-02-30}\nmodel:\n"),
