@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
+from sklearn.model_selection import (
+    GroupKFold,
+    GroupShuffleSplit,
+    KFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    TimeSeriesSplit,
+    train_test_split,
+)
 
 from mlops_spec.errors import StepError
 from mlops_spec.spec.metrics import Task
@@ -239,3 +247,57 @@ def label_shift(train: pd.DataFrame, test: pd.DataFrame, label: str, task: Task)
                 "test rows"
             )
     return shifted
+
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+def cv_folds(
+    train: pd.DataFrame, split: Split, *, k: int, label: str, timestamp: str, task: Task
+) -> tuple[str, Folds]:
+    """``k`` (fit positions, validation positions) folds of ``train`` made the way ``split``
+    divides rows, and what kind they are: ``grouped`` (no group in both parts of a fold;
+    stratified by the label for a classification where each class spans k groups),
+    ``time-ordered`` (scikit-learn's ``TimeSeriesSplit`` over the distinct event times, so
+    each fold validates on times after those it fits on and never separates a timestamp's
+    rows), else ``stratified`` for a classification or seeded ``shuffled`` folds."""
+    seed = split.seed
+    try:
+        if split.method is SplitMethod.group:
+            return "grouped", _group_folds(train, split, k=k, label=label, task=task)
+        if split.method is SplitMethod.time:
+            return "time-ordered", _time_folds(train, k=k, timestamp=timestamp)
+        if task is not Task.regression:
+            folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+            return "stratified", list(folds.split(train, train[label]))
+        return "shuffled", list(KFold(n_splits=k, shuffle=True, random_state=seed).split(train))
+    except ValueError as exc:
+        raise StepError(
+            f"cannot make {k} cross-validation folds of {len(train)} rows: {exc}"
+        ) from exc
+
+
+def _group_folds(train: pd.DataFrame, split: Split, *, k: int, label: str, task: Task) -> Folds:
+    assert split.by is not None
+    groups = train[split.by]
+    per_class = groups.groupby(train[label], observed=True).nunique()
+    if task is not Task.regression and int(per_class.min()) >= k:
+        folds: Any = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=split.seed)
+        return list(folds.split(train, train[label], groups))
+    return list(GroupKFold(n_splits=k).split(train, groups=groups))
+
+
+def _time_folds(train: pd.DataFrame, *, k: int, timestamp: str) -> Folds:
+    times = pd.to_datetime(train[timestamp], utc=True)
+    distinct = np.sort(times.unique())
+    positions = np.arange(len(train))
+    folds = []
+    for fit_at, valid_at in TimeSeriesSplit(n_splits=k).split(distinct):
+        fit_times, valid_times = distinct[fit_at], distinct[valid_at]
+        folds.append(
+            (
+                positions[times.isin(fit_times).to_numpy()],
+                positions[times.isin(valid_times).to_numpy()],
+            )
+        )
+    return folds

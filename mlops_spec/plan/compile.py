@@ -171,7 +171,9 @@ def _tune_step(spec: TrainingPipeline, content_hash: str) -> Step | None:
     return Step(
         "tune",
         "optuna",
-        "search hyper-parameters on a validation holdout",
+        "search hyper-parameters on a validation holdout"
+        if tuning.cv is None
+        else f"search hyper-parameters by {tuning.cv}-fold cross-validation of the training rows",
         _items(
             study=study_name(spec, content_hash),
             n_trials=tuning.n_trials,
@@ -184,6 +186,7 @@ def _tune_step(spec: TrainingPipeline, content_hash: str) -> Step | None:
             seed=tuning.seed,
             max_failed_fraction=tuning.max_failed_fraction,
             search_space=sorted(tuning.search_space),
+            cv=tuning.cv,
         ),
         guards=(Guard("failed_trials", f"failed share <= {tuning.max_failed_fraction}"),),
         depends_on=("split",),

@@ -65,6 +65,8 @@ def _objective(
 
     spec = loaded.spec
     assert spec.tuning is not None
+    if spec.tuning.cv is not None:
+        return _cv_objective(loaded, settings, train, features, jobs)
     fit_rows, validation = split_frame(
         train,
         holdout_split(spec.split),
@@ -84,6 +86,42 @@ def _objective(
         allowed=settings.allowed_estimators,
         seed=spec.tuning.seed,
         search_space=list(spec.tuning.search_space),
+        parallelism=jobs,
+    )
+
+
+def _cv_objective(
+    loaded: LoadedSpec, settings: Settings, train: pd.DataFrame, features: list[str], jobs: int
+) -> Any:
+    """The study's objective as the mean over ``tuning.cv`` folds of the training rows, the
+    folds made the way the spec splits (grouped, time-ordered or stratified)."""
+    from mlops_spec.adapters.splitting import cv_folds
+    from mlops_spec.adapters.tuning_cv import make_cv_objective
+
+    spec = loaded.spec
+    tuning = spec.tuning
+    assert tuning is not None and tuning.cv is not None
+    kind, folds = cv_folds(
+        train,
+        spec.split,
+        k=tuning.cv,
+        label=spec.data.label,
+        timestamp=spec.data.timestamp,
+        task=spec.model.task,
+    )
+    get_run_logger().info("tuning on %d %s cross-validation folds", len(folds), kind)
+    return make_cv_objective(
+        estimator=spec.model.estimator,
+        base_params=spec.model.params,
+        train=train.reset_index(drop=True),
+        folds=folds,
+        features=features,
+        label=spec.data.label,
+        task=spec.model.task,
+        metric=tuning.metric,
+        allowed=settings.allowed_estimators,
+        seed=tuning.seed,
+        search_space=list(tuning.search_space),
         parallelism=jobs,
     )
 
@@ -147,6 +185,7 @@ def tune(
     )
     importances = result.importances()  # fANOVA: computed once, logged and reported
     _log_study(loaded, settings, study_name, run_id, result, importances)
+    _log_cv(loaded, run_id, result)
     _report_study(loaded, study_name, result, importances)
     found(
         run_id,
@@ -162,6 +201,32 @@ def tune(
         {k: reports.table_cell(v) for k, v in result.best_params.items()},
     )
     return dict(result.best_params)
+
+
+def _log_cv(loaded: LoadedSpec, run_id: str, result: Any) -> None:
+    """With ``tuning.cv``: the best trial's fold scores, mean and spread, on the run and in
+    its log line."""
+    from mlops_spec.adapters.tuning_cv import CV_SCORES, CV_STD
+
+    tuning = loaded.spec.tuning
+    assert tuning is not None
+    if tuning.cv is None:
+        return
+    attrs = result.study.best_trial.user_attrs
+    scores, spread = attrs.get(CV_SCORES, []), attrs.get(CV_STD)
+    if spread is None:
+        return
+    mlflow_tracking.log_metrics(run_id, {f"validation_{tuning.metric}_cv_std": spread})
+    mlflow_tracking.log_dict(run_id, {"fold_scores": scores}, "reports/cv_folds.json")
+    found(
+        run_id,
+        "best trial's %d-fold %s: mean %s, spread (std) %s, folds %s",
+        len(scores),
+        tuning.metric,
+        reports.table_cell(result.best_value),
+        reports.table_cell(spread),
+        [reports.table_cell(score) for score in scores],
+    )
 
 
 def _log_study(

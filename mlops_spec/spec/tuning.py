@@ -128,8 +128,9 @@ class Sampler(StrEnum):
 class Pruner(StrEnum):
     """How Optuna stops unpromising trials early, from the validation score each trial reports
     as its model grows (boosting iterations, trees or epochs; estimators fitted in one go are
-    never pruned): `median` (stop a trial below the median of earlier trials at the same stage;
-    the default), `hyperband`, `successive_halving`, or `none` (every trial runs to the end)."""
+    never pruned), or with `cv` the running fold mean after each fold: `median` (stop a trial
+    below the median of earlier trials at the same stage; the default), `hyperband`,
+    `successive_halving`, or `none` (every trial runs to the end)."""
 
     median = "median"
     hyperband = "hyperband"
@@ -198,6 +199,17 @@ class Tuning(SpecModel):
         description="Fail the run when more than this share of its finished trials failed, a "
         "fraction from 0 to 1; from the 5th finished trial on, the study stops as soon as the "
         "share is exceeded.",
+    )
+    cv: int | None = Field(
+        default=None,
+        ge=2,
+        le=20,
+        description="Score each trial by k-fold cross-validation on the training rows instead "
+        "of one validation holdout: folds keep groups whole for `split.method: group`, follow "
+        "time (each fold validated on later rows, days kept whole) for `time`, keep class "
+        "shares for classification; the trial's value is the fold mean, and its spread is "
+        "reported. Omitted: the `validation_size` holdout.",
+        examples=[5],
     )
     search_space: dict[str, Param] = Field(
         min_length=1,

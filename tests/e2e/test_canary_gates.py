@@ -22,9 +22,9 @@ from tests.e2e.test_serving import (
     MODEL,
     Setup,
     _aliases,
+    _every_worker,
     _log,
     _predict,
-    _wait_health,
     serving,
 )
 
@@ -73,8 +73,10 @@ def test_a_canary_that_failed_its_gates_is_refused_and_leaves_traffic(
     )
     with serving(setup, spec) as client:
         assert client.get("/health").json()["candidate_version"] == failed
+        before = len(_log(setup))
         answers = _predict(client, IDS)
-        canaried = [r for r in _log(setup) if r["route"] == "canary" and r["version"] == failed]
+        logged = _log(setup, at_least=before + len(IDS))  # written in the background
+        canaried = [r for r in logged if r["route"] == "canary" and r["version"] == failed]
         assert len(canaried) >= 40 and {a["version"] for a in answers} == {1, failed}
         agreeing = sum(r["prediction"] == r["champion_prediction"] for r in canaried)
         assert agreeing / len(canaried) >= 0.9  # the canary rules alone would promote it
@@ -87,7 +89,7 @@ def test_a_canary_that_failed_its_gates_is_refused_and_leaves_traffic(
         ), decided.stdout
         assert reg.get_alias_version(MODEL, "champion") == 1
         assert reg.get_alias_version(MODEL, "challenger") is None
-        _wait_health(client, "candidate_version", None)
+        _every_worker(client.base_url, "candidate_version", None)
         assert {a["route"] for a in _predict(client, IDS[:50])} == {"champion"}
         audit = setup.cli("audit", MODEL, str(failed))
         assert "canary.decision: refused" in audit.stdout

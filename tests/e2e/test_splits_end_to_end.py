@@ -21,19 +21,20 @@ ENTITIES = ROOT / ".mlops" / "data" / "penguins" / "entities.parquet"
 DEMO_SPLIT = "split: {method: stratified, test_size: 0.3, seed: 7}"
 
 
-def _run(cli: RunCli, tmp_path: Path, name: str, split: str) -> tuple[str, str]:
+def _run(cli: RunCli, tmp_path: Path, name: str, split: str, cv: int = 0) -> tuple[str, str]:
+    trials = "n_trials: 2" + (f"\n  cv: {cv}" if cv else "")
     spec = variant(
         tmp_path,
         "penguins.yaml",
         f"penguins_{name}.yaml",
-        {DEMO_SPLIT: f"split: {split}", "n_trials: 15": "n_trials: 2"},
+        {DEMO_SPLIT: f"split: {split}", "n_trials: 15": trials},
     )
     result = cli("run", "--no-progress", str(spec))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "penguin-species v" in result.stdout
     found = re.search(r"mlflow run ([0-9a-f]{32})", result.stdout)
     assert found, result.stdout
-    return found.group(1), result.stdout
+    return found.group(1), result.stdout + result.stderr
 
 
 def _test_rows(state_dir: Path, run_id: str, tmp_path: Path) -> pd.DataFrame:
@@ -64,7 +65,13 @@ def test_cutoff_group_and_column_splits(cli: RunCli, state_dir: Path, tmp_path: 
     train, test = entities[~later], entities[later]
     assert ("warning: label species=" in out) == _warned_by_pandas(train, test)
 
-    run_id, _ = _run(cli, tmp_path, "group", "{method: group, by: individual_id, seed: 5}")
+    run_id, out = _run(cli, tmp_path, "group", "{method: group, by: individual_id, seed: 5}", cv=3)
+    assert "tuning on 3 grouped cross-validation folds" in out
+    assert "best trial's 3-fold f1_macro: mean" in out
+    uri = f"sqlite:///{state_dir / 'mlflow.db'}"
+    assert (
+        "validation_f1_macro_cv_std" in MlflowClient(tracking_uri=uri).get_run(run_id).data.metrics
+    )
     tested = _test_rows(state_dir, run_id, tmp_path / "group")
     in_test = entities["penguin_id"].isin(tested["penguin_id"])
     assert in_test.sum() == len(tested) > 0
@@ -83,6 +90,5 @@ def test_cutoff_group_and_column_splits(cli: RunCli, state_dir: Path, tmp_path: 
     assert sorted(tested["penguin_id"]) == sorted(entities.loc[season, "penguin_id"])
     # the logged predictions are the model's: their accuracy is the run's test accuracy
     accuracy = (tested["prediction"] == tested["species"]).mean()
-    uri = f"sqlite:///{state_dir / 'mlflow.db'}"
     logged = MlflowClient(tracking_uri=uri).get_run(run_id).data.metrics["test_accuracy"]
     assert accuracy == pytest.approx(logged)
