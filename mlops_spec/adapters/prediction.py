@@ -55,15 +55,26 @@ def predict(
     if not gives_probabilities(model, task):
         return pd.DataFrame({PREDICTION: model.predict(X)}, index=index)
     probabilities = model.predict_proba(X)
-    labels = (
-        np.asarray(model.classes_)[np.argmax(probabilities, axis=1)]
-        if labels_from_probabilities
-        else model.predict(X)
-    )
+    labels = labels_of(model, probabilities) if labels_from_probabilities else model.predict(X)
     out = pd.DataFrame({PREDICTION: labels}, index=index)
     for i, label in enumerate(model.classes_):
         out[f"{PROBA_PREFIX}{label}"] = probabilities[:, i]
     return out
+
+
+def labels_of(model: Any, probabilities: np.ndarray) -> np.ndarray:
+    """The labels ``model.predict`` gives, from its ``predict_proba`` output: the positive
+    class from a decision threshold on (a ``FixedThresholdClassifier``), else the most
+    probable class."""
+    classes = np.asarray(model.classes_)
+    threshold = getattr(model, "threshold", None)
+    if isinstance(threshold, float) and len(classes) == 2:
+        positive = list(classes).index(model.pos_label)
+        chosen = np.where(probabilities[:, positive] >= threshold, positive, 1 - positive)
+    else:
+        chosen = np.argmax(probabilities, axis=1)
+    labels: np.ndarray = classes[chosen]
+    return labels
 
 
 def probability_columns(answers: pd.DataFrame) -> list[str]:

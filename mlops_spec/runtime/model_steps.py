@@ -14,6 +14,7 @@ from mlops_spec.adapters import mlflow_tracking
 from mlops_spec.adapters.data_files import write_frame
 from mlops_spec.adapters.estimators import build_pipeline, split_columns
 from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
+from mlops_spec.adapters.prediction import PROBA_PREFIX, predict
 from mlops_spec.adapters.splitting import holdout_split, label_shift, rows_outside, split_frame
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.runtime import reports
@@ -325,7 +326,64 @@ def fit(
         len(features),
         {k: reports.table_cell(v) for k, v in params.items()},
     )
-    return model
+    if spec.model.threshold is None:
+        return model
+    return _thresholded(loaded, settings, train, features, params, model)
+
+
+def _thresholded(
+    loaded: LoadedSpec,
+    settings: Settings,
+    train: pd.DataFrame,
+    features: list[str],
+    params: dict[str, Any],
+    model: Any,
+) -> Any:
+    """The fitted model deciding with the spec's threshold, given or chosen on the validation
+    rows (a copy of the model fitted on the other training rows scores them)."""
+    from mlops_spec.adapters.thresholds import choose_threshold, with_threshold
+
+    spec = loaded.spec
+    label, wanted = spec.data.label, spec.model.threshold
+    positive = spec.model.positive_label
+    if positive is None:
+        positive = model.classes_[1]
+    how = "given"
+    if isinstance(wanted, float):
+        threshold = wanted
+    else:
+        assert wanted is not None
+        fit_rows, validation = split_frame(
+            train, holdout_split(spec.split), label=label, timestamp=spec.data.timestamp,
+            task=spec.model.task,
+        )  # fmt: skip
+        numeric, categorical = split_columns(fit_rows, features)
+        probe = build_pipeline(
+            spec.model.estimator, params, numeric=numeric, categorical=categorical,
+            task=spec.model.task, allowed=settings.allowed_estimators, seed=spec.split.seed,
+        )  # fmt: skip
+        probe.fit(fit_rows[features], fit_rows[label])
+        answers = predict(probe, validation[features], spec.model.task)
+        scores = answers[f"{PROBA_PREFIX}{positive}"].to_numpy()
+        outcome = positive_indicator(validation[label], positive)
+        threshold = choose_threshold(outcome, scores, wanted)
+        how = f"chosen on {len(validation)} validation rows ({_goal(wanted)})"
+    get_run_logger().info(
+        "decision threshold %s for %s = %r, %s",
+        reports.table_cell(threshold),
+        label,
+        positive,
+        how,
+    )
+    return with_threshold(model, threshold, train[features], train[label], positive)
+
+
+def _goal(search: Any) -> str:
+    return (
+        f"best {search.optimize.value}"
+        if search.optimize
+        else f"precision >= {search.precision_at}"
+    )
 
 
 def score(

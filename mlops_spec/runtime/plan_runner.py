@@ -17,6 +17,7 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 
 from mlops_spec.adapters import mlflow_documents, mlflow_registry, mlflow_tracking
+from mlops_spec.adapters.thresholds import decision_threshold
 from mlops_spec.errors import ConstraintsFailed
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.plan import Plan, Step
@@ -170,6 +171,11 @@ def _fit(run: Run, step: Step) -> None:
     train = run.need(run.train_rows, "training rows")
     fit = steps.configured(model_steps.fit, step)
     run.model = fit(run.loaded, run.settings, train, run.features, run.best_params)
+    decided = decision_threshold(run.model)
+    if decided is not None:
+        mlflow_tracking.log_params(
+            run.run_id, {"decision_threshold": decided[0], "decision_positive": decided[1]}
+        )
 
 
 def _evaluate(run: Run, step: Step) -> None:

@@ -43,6 +43,7 @@ def semantic_problems(
         *_data_problems(spec),
         *_feature_problems(spec),
         *_split_problems(spec),
+        *_threshold_problems(spec),
         *_tuning_problems(spec),
         *_governance_problems(spec),
         *_fairness_problems(spec),
@@ -173,6 +174,18 @@ def _feature_problems(spec: TrainingPipeline) -> list[Problem]:
             )
         )
     return problems
+
+
+def _threshold_problems(spec: TrainingPipeline) -> list[Problem]:
+    if spec.model.threshold is None or spec.model.task is Task.binary_classification:
+        return []
+    return [
+        (
+            ("model", "threshold"),
+            f"a decision threshold splits two classes; this task is {spec.model.task.value}",
+            "remove model.threshold",
+        )
+    ]
 
 
 def _split_problems(spec: TrainingPipeline) -> list[Problem]:

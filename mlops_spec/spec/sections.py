@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from mlops_spec.spec.common import Column, Moment, Name, ProjectPath, Seed, SpecModel
 from mlops_spec.spec.metrics import Task
@@ -244,6 +244,48 @@ class Split(SpecModel):
         return f"{self.method.value} ({detail})" if detail else self.method.value
 
 
+class ThresholdGoal(StrEnum):
+    """What a chosen threshold maximizes on the validation rows: `f1` (the positive class's
+    F1 score) or `youden` (true positive rate minus false positive rate)."""
+
+    f1 = "f1"
+    youden = "youden"
+
+
+class ThresholdSearch(SpecModel):
+    """How the decision threshold is chosen on the validation rows: `optimize` a score, or
+    the lowest threshold whose precision reaches `precision_at` (the most recall at that
+    precision); give one of the two."""
+
+    optimize: ThresholdGoal | None = Field(default=None, description="`f1` or `youden`.")
+    precision_at: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="The precision to reach, a fraction strictly between 0 and 1.",
+        examples=[0.9],
+    )
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> ThresholdSearch:
+        if (self.optimize is None) == (self.precision_at is None):
+            raise ValueError("give one of optimize (f1 or youden) or precision_at")
+        return self
+
+
+def _threshold_kind(value: Any) -> str:
+    return "search" if isinstance(value, dict | ThresholdSearch) else "probability"
+
+
+Threshold = Annotated[
+    Annotated[float, Field(gt=0, lt=1), Tag("probability")]
+    | Annotated[ThresholdSearch, Tag("search")],
+    Discriminator(_threshold_kind),
+]
+"""A probability, or how to choose one: a number is checked as a number, a mapping as a
+search, so a mistake in either gets one error rather than one per branch."""
+
+
 class ModelSection(SpecModel):
     """What is trained: the task and a scikit-learn estimator with its fixed parameters."""
 
@@ -267,6 +309,16 @@ class ModelSection(SpecModel):
         description="For binary tasks whose label is not 0/1: the label value the fairness "
         "rules count as the positive outcome. Omitted: the second of the sorted label values.",
         examples=[">50K"],
+    )
+    threshold: Threshold | None = Field(
+        default=None,
+        description="Binary classification: the positive class's probability from which a row "
+        "is predicted positive (`0.3`), or how to choose it on the validation rows "
+        "(`{optimize: f1}`, `{optimize: youden}`, `{precision_at: 0.9}`). It is part of the "
+        "logged model (scikit-learn's `FixedThresholdClassifier`), so evaluation, fairness, "
+        "scoring, serving and `mlflow models serve` all decide with it. Omitted: the most "
+        "probable class.",
+        examples=[0.3, {"optimize": "f1"}],
     )
 
 

@@ -292,6 +292,22 @@ CASES: dict[str, str] = {
     "fairness_without_rules": edit(
         "governance:\n", "constraints:\n  fairness:\n    sensitive: [sex]\ngovernance:\n"
     ),
+    # --- decision thresholds ------------------------------------------------------------------
+    "threshold_out_of_range": edit(
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n",
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n  threshold: 1.5\n",
+    ),
+    "threshold_two_goals": edit(
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n",
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  threshold: {optimize: f1, precision_at: 0.9}\n",
+    ),
+    "threshold_for_regression": edit(
+        "  task: binary_classification\n"
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n",
+        "  task: regression\n  estimator: sklearn.ensemble.HistGradientBoostingRegressor\n"
+        "  threshold: 0.3\n",
+    ).replace("metric: roc_auc", "metric: rmse"),
     # --- splits by date, group and column -------------------------------------------------
     "split_cutoff_not_a_date": edit("model:\n", "split: {cutoff: next spring}\nmodel:\n"),
     "split_cutoff_impossible_date": edit("model:\n", "split: {cutoff: 2024-02-30}\nmodel:\n"),

@@ -3,6 +3,7 @@ stops a run before training, and a bad spec that never reaches Prefect."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,16 @@ def test_penguins_multiclass(cli: RunCli, tmp_path: Path) -> None:
     assert accuracy > 0.95
 
 
-def test_flights_point_in_time(cli: RunCli, tmp_path: Path) -> None:
+def test_flights_point_in_time(cli: RunCli, tmp_path: Path, state_dir: Path) -> None:
+    # with a decision threshold chosen for the best F1 on the validation rows
     spec = variant(
-        tmp_path, "flight_delays.yaml", "flights_small.yaml", {"n_trials: 12": "n_trials: 3"}
+        tmp_path,
+        "flight_delays.yaml",
+        "flights_small.yaml",
+        {
+            "n_trials: 12": "n_trials: 3",
+            "early_stopping: false}\n": "early_stopping: false}\n  threshold: {optimize: f1}\n",
+        },
     )
     result = cli(
         "run",
@@ -34,6 +42,19 @@ def test_flights_point_in_time(cli: RunCli, tmp_path: Path) -> None:
     assert "flight-delays v1:" in result.stdout
     auc = metric(result.stdout, "roc_auc")
     assert auc > 0.6
+    chosen = re.search(r"decision threshold ([0-9.]+) for \S+ = .*validation rows \(best f1\)",
+                       result.stdout + result.stderr)  # fmt: skip
+    assert chosen, result.stderr[-3000:]
+    # the run logged the threshold it chose (the registered model decides with it)
+    run_id = re.search(r"mlflow run ([0-9a-f]{32})", result.stdout)
+    assert run_id
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{state_dir / 'mlflow.db'}"
+    logged = MlflowClient(tracking_uri=uri).get_run(run_id.group(1)).data
+    assert float(logged.params["decision_threshold"]) == pytest.approx(
+        float(chosen.group(1)), rel=1e-5
+    )
 
 
 def test_constraint_violation_stops_before_training(cli: RunCli, tmp_path: Path) -> None:
