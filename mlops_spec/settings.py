@@ -18,13 +18,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mlops_spec.secrets import resolve
 
 DEFAULT_ALLOWED_ESTIMATORS: tuple[str, ...] = (
+    "sklearn.discriminant_analysis.LinearDiscriminantAnalysis",
+    "sklearn.ensemble.ExtraTreesClassifier",
+    "sklearn.ensemble.ExtraTreesRegressor",
+    "sklearn.ensemble.GradientBoostingClassifier",
+    "sklearn.ensemble.GradientBoostingRegressor",
     "sklearn.ensemble.HistGradientBoostingClassifier",
     "sklearn.ensemble.HistGradientBoostingRegressor",
     "sklearn.ensemble.RandomForestClassifier",
     "sklearn.ensemble.RandomForestRegressor",
+    "sklearn.linear_model.ElasticNet",
+    "sklearn.linear_model.Lasso",
+    "sklearn.linear_model.LinearRegression",
     "sklearn.linear_model.LogisticRegression",
     "sklearn.linear_model.Ridge",
     "sklearn.linear_model.SGDClassifier",
+    "sklearn.neighbors.KNeighborsClassifier",
+    "sklearn.neighbors.KNeighborsRegressor",
 )
 
 

@@ -43,8 +43,12 @@ MODEL_STEP = "model"
 _WARM_START_GROWTH: dict[str, str] = {
     "HistGradientBoostingClassifier": "max_iter",
     "HistGradientBoostingRegressor": "max_iter",
+    "GradientBoostingClassifier": "n_estimators",
+    "GradientBoostingRegressor": "n_estimators",
     "RandomForestClassifier": "n_estimators",
     "RandomForestRegressor": "n_estimators",
+    "ExtraTreesClassifier": "n_estimators",
+    "ExtraTreesRegressor": "n_estimators",
 }
 _PARTIAL_FIT = frozenset({"SGDClassifier", "SGDRegressor"})
 # partial_fit ignores ``tol``, so SGD's default max_iter=1000 would mean 1000 epochs; cap it.

@@ -39,6 +39,7 @@ from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
 from mlops_spec.adapters.splitting import held_out_rows, holdout_split, split_frame
 from mlops_spec.errors import StepError
 from mlops_spec.settings import DEFAULT_ALLOWED_ESTIMATORS
+from mlops_spec.spec.estimator_params import ESTIMATOR_PARAMS
 from mlops_spec.spec.metrics import TASK_METRICS, Task
 from mlops_spec.spec.sections import Split, SplitMethod
 
@@ -75,7 +76,7 @@ def _features(df: pd.DataFrame) -> list[str]:
 
 
 def _task_of(dotted: str) -> list[Task]:
-    if dotted.endswith(("Regressor", "Ridge")):
+    if ESTIMATOR_PARAMS[dotted][0] == "regressor":
         return [Task.regression]
     return [Task.binary_classification, Task.multiclass_classification]
 

@@ -21,14 +21,27 @@ import pytest
 from sklearn.base import is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
+from sklearn.linear_model import (
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    SGDClassifier,
+)
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
@@ -36,6 +49,7 @@ from mlops_spec.adapters import mlflow_audit as audit
 from mlops_spec.adapters import mlflow_registry as reg
 from mlops_spec.adapters import plots
 from mlops_spec.errors import RegistryError
+from mlops_spec.settings import DEFAULT_ALLOWED_ESTIMATORS
 
 pytestmark = pytest.mark.integration
 
@@ -146,10 +160,25 @@ ESTIMATORS: list[Callable[[], Any]] = [
     lambda: HistGradientBoostingRegressor(max_iter=5, random_state=0),
     lambda: RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0),
     lambda: RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0),
+    lambda: ExtraTreesClassifier(n_estimators=3, max_depth=3, random_state=0),
+    lambda: ExtraTreesRegressor(n_estimators=3, max_depth=3, random_state=0),
+    lambda: GradientBoostingClassifier(n_estimators=5, random_state=0),
+    lambda: GradientBoostingRegressor(n_estimators=5, random_state=0),
     lambda: LogisticRegression(max_iter=200),
     lambda: Ridge(),
+    lambda: LinearRegression(),
+    lambda: Lasso(alpha=0.01),
+    lambda: ElasticNet(alpha=0.01),
     lambda: SGDClassifier(random_state=0),
+    lambda: LinearDiscriminantAnalysis(),
+    lambda: KNeighborsClassifier(n_neighbors=5),
+    lambda: KNeighborsRegressor(n_neighbors=5),
 ]
+
+
+def test_every_allow_listed_estimator_is_covered_here() -> None:
+    made = {f"{type(m()).__module__.rsplit('._', 1)[0]}.{type(m()).__name__}" for m in ESTIMATORS}
+    assert made == set(DEFAULT_ALLOWED_ESTIMATORS)
 
 
 @pytest.mark.parametrize("make", ESTIMATORS, ids=lambda m: type(m()).__name__)
