@@ -414,18 +414,23 @@ def make_objective(
         )
         value = math.nan
         for step in fit_in_steps(pipeline, X_train, y_train, n_steps=n_steps, n_threads=threads):
-            y_pred, y_score = predict_for_evaluation(pipeline, X_valid, task)
-            classes = getattr(pipeline, "classes_", None)
-            value = evaluate(task, y_valid, y_pred, y_score, classes)[metric]
-            if math.isnan(value):
-                raise StepError(
-                    f"metric '{metric}' is undefined for this model on the validation rows "
-                    "(log_loss needs predict_proba; ROC AUC needs both classes present)"
-                )
+            value = validation_score(pipeline, X_valid, y_valid, task, metric)
             reporter.report(value, step)
         return value
 
     return objective
+
+
+def validation_score(pipeline: Any, X: pd.DataFrame, y: Any, task: Task, metric: str) -> float:
+    """``metric`` of the fitted ``pipeline`` on validation rows, refused when undefined."""
+    y_pred, y_score = predict_for_evaluation(pipeline, X, task)
+    value = evaluate(task, y, y_pred, y_score, getattr(pipeline, "classes_", None))[metric]
+    if math.isnan(value):
+        raise StepError(
+            f"metric '{metric}' is undefined for this model on the validation rows "
+            "(log_loss needs predict_proba; ROC AUC needs both classes present)"
+        )
+    return float(value)
 
 
 def _check_metric(metric: str, task: Task) -> None:

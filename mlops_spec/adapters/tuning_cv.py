@@ -9,7 +9,6 @@ best value that rests on one lucky fold shows.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -24,9 +23,13 @@ from mlops_spec.adapters.estimators import (
     resolve_estimator,
     split_columns,
 )
-from mlops_spec.adapters.evaluation import evaluate, predict_for_evaluation
 from mlops_spec.adapters.splitting import Folds
-from mlops_spec.adapters.tuning import ObjectiveFn, TrialReporter, threads_per_trial
+from mlops_spec.adapters.tuning import (
+    ObjectiveFn,
+    TrialReporter,
+    threads_per_trial,
+    validation_score,
+)
 from mlops_spec.errors import StepError
 from mlops_spec.spec.metrics import TASK_METRICS, Task
 
@@ -75,7 +78,9 @@ def make_cv_objective(
                 pipeline, X.iloc[fit_at], y.iloc[fit_at], n_steps=1, n_threads=threads
             ):
                 pass  # one whole fit, within the trial's share of the cores
-            scores.append(_score(pipeline, X.iloc[valid_at], y.iloc[valid_at], task, metric))
+            scores.append(
+                validation_score(pipeline, X.iloc[valid_at], y.iloc[valid_at], task, metric)
+            )
             reporter.set_attr(CV_SCORES, scores)
             reporter.report(statistics.fmean(scores), step)
         mean, spread = statistics.fmean(scores), statistics.pstdev(scores)
@@ -84,14 +89,3 @@ def make_cv_objective(
         return mean
 
     return objective
-
-
-def _score(pipeline: Any, X: pd.DataFrame, y: pd.Series, task: Task, metric: str) -> float:
-    y_pred, y_score = predict_for_evaluation(pipeline, X, task)
-    value = evaluate(task, y, y_pred, y_score, getattr(pipeline, "classes_", None))[metric]
-    if math.isnan(value):
-        raise StepError(
-            f"metric '{metric}' is undefined on a cross-validation fold (ROC AUC needs both "
-            "classes in every fold's validation rows; use fewer folds)"
-        )
-    return float(value)

@@ -175,18 +175,7 @@ def _entity_column_problems(spec: TrainingPipeline, table: EntityTable) -> list[
     if spec.constraints.fairness is not None:
         sensitive = spec.constraints.fairness.sensitive
         named += [(("constraints", "fairness", "sensitive", i), c) for i, c in enumerate(sensitive)]
-    problems = [
-        _missing(
-            where,
-            name,
-            f"column '{name}' is not in the entity file",
-            table.columns,
-            what="column",
-            has="it has",
-        )
-        for where, name in named
-        if name is not None and name not in table.columns
-    ]
+    problems = _absent_columns(named, table)
     if table.rows == 0:
         problems.append((("data", "entities"), "the entity file has no rows", None))
     return problems
@@ -291,6 +280,13 @@ def audit_problems(audit: FairnessAudit, root: Path) -> list[Problem]:
     ]
     if isinstance(data.entity_key, str):
         named[0] = (("data", "entity_key"), data.entity_key)
+    return _absent_columns(named, table)
+
+
+def _absent_columns(
+    named: Sequence[tuple[Location, str | None]], table: EntityTable
+) -> list[Problem]:
+    """Each named column the entity file lacks, located where the spec names it."""
     return [
         _missing(
             where,
@@ -301,5 +297,5 @@ def audit_problems(audit: FairnessAudit, root: Path) -> list[Problem]:
             has="it has",
         )
         for where, name in named
-        if name not in table.columns
+        if name is not None and name not in table.columns
     ]

@@ -16,6 +16,7 @@ from mlops_spec.plan import render_text
 from mlops_spec.plan.compile import compile_audit_plan
 from mlops_spec.schema import AUDIT_SCHEMA_PATH, audit_schema_text
 from mlops_spec.settings import Settings
+from tests.support.yaml12 import yaml12_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "specs" / "audits" / "compas_risk_score.yaml"
@@ -93,14 +94,5 @@ def test_the_audit_schema_is_current_and_accepts_the_example() -> None:
         f"run `mlops-spec schema --audit -o {AUDIT_SCHEMA_PATH}`"
     )
     validator = Draft202012Validator(json.loads(committed))
-    document = _yaml12_keys(yaml.safe_load(EXAMPLE.read_text()))
+    document = yaml12_keys(yaml.safe_load(EXAMPLE.read_text()))
     assert [e.message for e in validator.iter_errors(document)] == []
-
-
-def _yaml12_keys(node: object) -> object:
-    """PyYAML reads YAML 1.1, where a key `on` is True; editors read YAML 1.2 ("on")."""
-    if isinstance(node, dict):
-        return {("on" if k is True else k): _yaml12_keys(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_yaml12_keys(item) for item in node]
-    return node

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from mlops_spec.cli import main
 from mlops_spec.project import scaffold
 from mlops_spec.schema import POLICY_SCHEMA_PATH, SCHEMA_PATH, policy_schema_text
+from tests.support.yaml12 import yaml12_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "# yaml-language-server: $schema="
@@ -32,7 +33,7 @@ def _errors(document: Path) -> list[str]:
     first = document.read_text().splitlines()[0]
     assert first.startswith(HEADER), document
     schema_file = (document.parent / first.removeprefix(HEADER)).resolve()
-    data = _yaml12_keys(yaml.safe_load(document.read_text()))
+    data = yaml12_keys(yaml.safe_load(document.read_text()))
     validator = _validator(schema_file)
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
 
@@ -131,12 +132,3 @@ def test_every_property_is_described() -> None:
         if not body.get("description")
     ]
     assert bare == []
-
-
-def _yaml12_keys(node: Any) -> Any:
-    """PyYAML reads YAML 1.1, where a key `on` is True; editors read YAML 1.2 ("on")."""
-    if isinstance(node, dict):
-        return {("on" if k is True else k): _yaml12_keys(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_yaml12_keys(item) for item in node]
-    return node
