@@ -21,7 +21,14 @@ from mlops_spec.adapters.thresholds import decision_threshold
 from mlops_spec.errors import ConstraintsFailed
 from mlops_spec.loader import LoadedSpec
 from mlops_spec.plan import Plan, Step
-from mlops_spec.runtime import model_card, model_steps, registry_steps, reports, steps
+from mlops_spec.runtime import (
+    fairness_steps,
+    model_card,
+    model_steps,
+    registry_steps,
+    reports,
+    steps,
+)
 from mlops_spec.runtime.approval import ApprovalDecision, request_approval
 from mlops_spec.runtime.lineage import frame_fingerprint, git_commit
 from mlops_spec.runtime.outcome import RunOutcome
@@ -106,7 +113,7 @@ def _check_constraints(run: Run, step: Step) -> None:
 
 
 def _label_bias(run: Run, step: Step) -> None:
-    check = steps.configured(model_steps.label_bias, step)
+    check = steps.configured(fairness_steps.label_bias, step)
     frame = run.need(run.retrieved, "the feature frame").frame  # with the sensitive columns
     stopped, warned = check(run.loaded, frame, run.run_id)
     run.warnings += warned
@@ -187,7 +194,7 @@ def _evaluate(run: Run, step: Step) -> None:
 
 
 def _fairness(run: Run, step: Step) -> None:
-    fairness = steps.configured(model_steps.fairness, step)
+    fairness = steps.configured(fairness_steps.fairness, step)
     test = run.need(run.test_rows, "test rows")
     evaluation = run.need(run.evaluation, "the evaluation")
     run.fairness_failures, warned, run.fairness_groups = fairness(
