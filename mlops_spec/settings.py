@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mlops_spec.secrets import resolve
 
 DEFAULT_ALLOWED_ESTIMATORS: tuple[str, ...] = (
+    "lightgbm.LGBMClassifier",
+    "lightgbm.LGBMRegressor",
     "sklearn.discriminant_analysis.LinearDiscriminantAnalysis",
     "sklearn.ensemble.ExtraTreesClassifier",
     "sklearn.ensemble.ExtraTreesRegressor",
@@ -35,6 +37,8 @@ DEFAULT_ALLOWED_ESTIMATORS: tuple[str, ...] = (
     "sklearn.linear_model.SGDClassifier",
     "sklearn.neighbors.KNeighborsClassifier",
     "sklearn.neighbors.KNeighborsRegressor",
+    "xgboost.XGBClassifier",
+    "xgboost.XGBRegressor",
 )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, is_classifier, is_regressor
+from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 from mlops_spec.errors import StepError
 from mlops_spec.settings import DEFAULT_ALLOWED_ESTIMATORS
 from mlops_spec.spec.metrics import Task
-from mlops_spec_preprocessing import as_float, as_text
+from mlops_spec_preprocessing import EncodedLabelClassifier, as_float, as_text
 
 DEFAULT_ALLOWED: frozenset[str] = frozenset(DEFAULT_ALLOWED_ESTIMATORS)
 PREPROCESS_STEP = "preprocess"
@@ -50,6 +50,15 @@ _WARM_START_GROWTH: dict[str, str] = {
     "ExtraTreesClassifier": "n_estimators",
     "ExtraTreesRegressor": "n_estimators",
 }
+# Boosting libraries grow a fitted model by continuing training from its booster, passed to
+# ``fit`` under this keyword: the result equals training all rounds at once.
+_CONTINUED_TRAINING: dict[str, str] = {
+    "LGBMClassifier": "init_model",
+    "LGBMRegressor": "init_model",
+    "XGBClassifier": "xgb_model",
+    "XGBRegressor": "xgb_model",
+}
+_NATIVE_CATEGORICAL_MODULES = ("lightgbm.", "xgboost.")
 _PARTIAL_FIT = frozenset({"SGDClassifier", "SGDRegressor"})
 # partial_fit ignores ``tol``, so SGD's default max_iter=1000 would mean 1000 epochs; cap it.
 MAX_SGD_EPOCHS = 50
@@ -116,9 +125,17 @@ _as_text = as_text
 
 
 def _family(cls: type) -> str:
-    """Tree ensembles are scale-invariant and split on ordinal codes; everything else is
-    treated as linear (imputed, scaled, one-hot), which is the safe default."""
+    """``native`` models split categories themselves (told which columns hold codes), other
+    tree ensembles are scale-invariant and split on ordinal codes, and everything else is
+    treated as linear (imputed, scaled, one-hot), which is the safe default.
+
+    By module, not by tags: scikit-learn's tags say whether a model accepts NaN, not whether
+    it is a tree or reads categories natively (``input_tags.categorical`` is False even for
+    HistGradientBoosting, LightGBM and XGBoost), so the tags decide only the imputing.
+    """
     module = cls.__module__
+    if module.startswith(_NATIVE_CATEGORICAL_MODULES) or cls.__name__.startswith("HistGradient"):
+        return "native"
     return "tree" if module.startswith(("sklearn.ensemble", "sklearn.tree")) else "linear"
 
 
@@ -158,23 +175,47 @@ def build_pipeline(
     if seed is not None and "random_state" in cls().get_params(deep=False):
         full_params.setdefault("random_state", seed)
     family = _family(cls)
-    if family == "tree" and cls.__name__.startswith("HistGradientBoosting"):
+    if family == "native":
         # Categorical columns come first in the transformed matrix (see _tree_transformers).
-        full_params.setdefault("categorical_features", list(range(len(categorical))) or None)
+        for key, value in _native_categorical_params(cls, len(categorical), len(numeric)).items():
+            full_params.setdefault(key, value)
     try:
         estimator = cls(**full_params)
     except (TypeError, ValueError) as exc:
         raise StepError(f"cannot build {dotted} with params {full_params}: {exc}") from exc
     _check_task(dotted, estimator, task)
 
-    if family == "tree":
-        transformers = _tree_transformers(estimator, full_params, numeric, categorical)
-    else:
+    if family == "linear":
         transformers = _scaled_transformers(numeric, categorical)
+    else:
+        transformers = _tree_transformers(estimator, full_params, numeric, categorical)
     if not transformers:
         raise StepError("no feature columns: a model needs at least one numeric or categorical")
     preprocess = ColumnTransformer(transformers, remainder="drop")
-    return Pipeline([(PREPROCESS_STEP, preprocess), (MODEL_STEP, estimator)])
+    return Pipeline([(PREPROCESS_STEP, preprocess), (MODEL_STEP, _with_encoded_labels(estimator))])
+
+
+def _native_categorical_params(cls: type, n_categorical: int, n_numeric: int) -> dict[str, Any]:
+    """How each library is told that the first ``n_categorical`` columns hold category codes,
+    so it splits on sets of categories instead of on their arbitrary order."""
+    codes = list(range(n_categorical))
+    if cls.__name__.startswith("HistGradient"):
+        return {"categorical_features": codes or None}
+    if cls.__module__.startswith("lightgbm."):
+        # ``categorical_column`` is LightGBM's alias of ``categorical_feature``: the plain name
+        # works as well but warns on every fit that it "will be ignored" (it is not).
+        return {"verbose": -1, **({"categorical_column": codes} if codes else {})}
+    if not codes:
+        return {}
+    return {"enable_categorical": True, "feature_types": ["c"] * n_categorical + ["q"] * n_numeric}
+
+
+def _with_encoded_labels(estimator: BaseEstimator) -> BaseEstimator:
+    """XGBoost's classifiers accept only labels ``0..k-1``; every other allowed classifier
+    takes the labels as they are, so only those are wrapped."""
+    if type(estimator).__module__.startswith("xgboost.") and is_classifier(estimator):
+        return EncodedLabelClassifier(estimator)
+    return estimator
 
 
 _Transformers = list[tuple[str, Any, list[str]]]
@@ -188,14 +229,18 @@ def _tree_transformers(
 ) -> _Transformers:
     """Trees split on ordinal codes and need no scaling; missing numbers are imputed only for
     the trees that cannot route NaN themselves. Categoricals come first, so their positions
-    are ``0..len(categorical)-1`` for HistGradientBoosting's ``categorical_features``."""
+    are ``0..len(categorical)-1`` for the native models (:func:`_native_categorical_params`)."""
     transformers: _Transformers = []
     if categorical:
         max_bins = int(full_params.get("max_bins", 255))
+        # LightGBM and XGBoost read NaN as missing; XGBoost refuses a code of -1.
+        missing = (
+            np.nan if type(estimator).__module__.startswith(_NATIVE_CATEGORICAL_MODULES) else -1
+        )
         encoder = OrdinalEncoder(
             handle_unknown="use_encoded_value",
-            unknown_value=-1,
-            encoded_missing_value=-1,
+            unknown_value=missing,
+            encoded_missing_value=missing,
             # HistGradientBoosting refuses categoricals with more codes than bins.
             max_categories=max_bins
             if type(estimator).__name__.startswith("HistGradient")
@@ -265,12 +310,16 @@ def _check_task(dotted: str, estimator: BaseEstimator, task: Task) -> None:
 
 def is_iterative(pipeline: Pipeline) -> bool:
     """True when ``fit_in_steps`` can report intermediate scores for this pipeline's model."""
-    model = pipeline.named_steps[MODEL_STEP]
+    model = _unwrapped(pipeline.named_steps[MODEL_STEP])
     name = type(model).__name__
-    if name in _WARM_START_GROWTH:
+    if name in _WARM_START_GROWTH or name in _CONTINUED_TRAINING:
         return True
     # class_weight='balanced' is not supported by partial_fit.
     return name in _PARTIAL_FIT and getattr(model, "class_weight", None) != "balanced"
+
+
+def _unwrapped(model: Any) -> Any:
+    return model.estimator if isinstance(model, EncodedLabelClassifier) else model
 
 
 def fit_in_steps(
@@ -285,34 +334,69 @@ def fit_in_steps(
 
     Between yields the pipeline is a usable fitted model, so the caller can score it and stop
     early (Optuna pruning). Tree ensembles grow through ``warm_start`` (more boosting iterations
-    or trees); SGD runs ``partial_fit`` epochs; other estimators fit once and yield once. The
-    preprocessing is fitted once, not per stage. ``n_threads`` caps OpenMP threads for the fit,
-    so parallel trials do not oversubscribe the cores.
+    or trees), LightGBM and XGBoost by continuing from their booster; SGD runs ``partial_fit``
+    epochs; other estimators fit once and yield once. The preprocessing is fitted once, not per
+    stage. ``n_threads`` caps the threads of the fit, so parallel trials do not oversubscribe
+    the cores.
     """
-    preprocess = pipeline.named_steps[PREPROCESS_STEP]
+    Xt = pipeline.named_steps[PREPROCESS_STEP].fit_transform(X, y)
     model = pipeline.named_steps[MODEL_STEP]
+    if isinstance(model, EncodedLabelClassifier):
+        y = model.encode_labels(y)
+        inner = clone(model.estimator)
+        model.estimator_ = inner
+        model = inner
     name = type(model).__name__
-    Xt = preprocess.fit_transform(X, y)
     if not is_iterative(pipeline):
         with _limited(n_threads):
             model.fit(Xt, y)
         yield 0
-        return
-    if name in _WARM_START_GROWTH:
-        growth = _WARM_START_GROWTH[name]
-        total = int(model.get_params()[growth])
-        schedule = _schedule(total, n_steps)
-        original_warm_start = model.warm_start
-        model.set_params(warm_start=True)
-        try:
-            for index, size in enumerate(schedule):
-                model.set_params(**{growth: size})
-                with _limited(n_threads):
-                    model.fit(Xt, y)
-                yield index
-        finally:
-            model.set_params(warm_start=original_warm_start, **{growth: total})
-        return
+    elif name in _CONTINUED_TRAINING:
+        yield from _continue_training(model, Xt, y, _CONTINUED_TRAINING[name], n_steps, n_threads)
+    elif name in _WARM_START_GROWTH:
+        yield from _grow_warm(model, Xt, y, _WARM_START_GROWTH[name], n_steps, n_threads)
+    else:
+        yield from _partial_fit_epochs(model, Xt, y, n_steps)
+
+
+def _grow_warm(
+    model: Any, Xt: Any, y: Any, growth: str, n_steps: int, n_threads: int | None
+) -> Iterator[int]:
+    total = int(model.get_params()[growth])
+    original_warm_start = model.warm_start
+    model.set_params(warm_start=True)
+    try:
+        for index, size in enumerate(_schedule(total, n_steps)):
+            model.set_params(**{growth: size})
+            with _limited(n_threads):
+                model.fit(Xt, y)
+            yield index
+    finally:
+        model.set_params(warm_start=original_warm_start, **{growth: total})
+
+
+def _continue_training(
+    model: Any, Xt: Any, y: Any, keyword: str, n_steps: int, n_threads: int | None
+) -> Iterator[int]:
+    """Each stage fits only the rounds it adds, starting from the booster so far. The
+    libraries size their own thread pools (all cores by default), so the cap goes in
+    ``n_jobs`` for the stages' duration."""
+    total = int(model.get_params()["n_estimators"])
+    n_jobs = model.get_params()["n_jobs"]
+    booster = None
+    done = 0
+    try:
+        for index, size in enumerate(_schedule(total, n_steps)):
+            model.set_params(n_estimators=size - done, n_jobs=n_threads or n_jobs)
+            model.fit(Xt, y, **({keyword: booster} if booster is not None else {}))
+            booster = model.get_booster() if keyword == "xgb_model" else model.booster_
+            done = size
+            yield index
+    finally:
+        model.set_params(n_estimators=total, n_jobs=n_jobs)
+
+
+def _partial_fit_epochs(model: Any, Xt: Any, y: Any, n_steps: int) -> Iterator[int]:
     epochs = max(1, min(int(model.get_params()["max_iter"]), MAX_SGD_EPOCHS))
     done = 0
     extra = {"classes": np.unique(np.asarray(y))} if is_classifier(model) else {}

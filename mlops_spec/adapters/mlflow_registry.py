@@ -29,8 +29,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlflow
@@ -39,8 +37,16 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-import mlops_spec_preprocessing
 from mlops_spec.adapters.mlflow_backend import backend_call, is_not_found
+from mlops_spec.adapters.mlflow_serialization import (
+    MODEL_CODE_PATH,
+    SERIALIZATION_FORMAT,
+    TRUSTED_TYPE_NAMES,
+    TRUSTED_TYPE_PREFIXES,
+    library_requirements,
+    pinned_requirements,
+    trusted_types_for,
+)
 from mlops_spec.adapters.mlflow_tracking import (
     PARAM_VALUE_LIMIT,
     client,
@@ -81,6 +87,7 @@ __all__ = [
     "get_or_create_experiment",
     "get_version_tags",
     "is_missing_alias",
+    "library_requirements",
     "load_model",
     "log_and_register_model",
     "log_artifact_file",
@@ -102,28 +109,6 @@ __all__ = [
     "trusted_types_for",
 ]
 
-#: The one serialization decision of the project, see :func:`log_and_register_model`.
-SERIALIZATION_FORMAT = "skops"
-#: Module prefixes whose types skops may be told to trust. Everything the allowed estimators
-#: need (``TreePredictor``, ``Tree``, ``numpy.dtype``...) is under the first three; the last is
-#: the project's own column conversions (``FunctionTransformer(as_text)``), which skops stores
-#: by reference, never as code. That package is logged with every model as its
-#: ``code_paths``, so a loading environment needs only the model's requirements.
-TRUSTED_TYPE_PREFIXES: tuple[str, ...] = (
-    "sklearn.",
-    "numpy.",
-    "scipy.",
-    "mlops_spec_preprocessing.",
-)
-#: Exact standard-library names that may be trusted. ``functools.partial`` appears in fitted
-#: HistGradientBoosting pipelines; skops checks the wrapped function's name separately, so
-#: trusting the wrapper does not trust what it wraps.
-TRUSTED_TYPE_NAMES: frozenset[str] = frozenset({"functools.partial"})
-#: The package of column conversions every pipeline refers to, logged with each model.
-MODEL_CODE_PATH = str(Path(mlops_spec_preprocessing.__file__).parent)
-#: Packages a served model needs; pinned to the versions installed here.
-DEFAULT_REQUIREMENTS: tuple[str, ...] = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
-
 _MODEL_ARTIFACT_NAME = "model"
 _EXAMPLE_ROWS = 5
 _PROMOTION_PREFIX = "promotion."
@@ -142,52 +127,6 @@ class ModelVersionInfo:
 
 
 # --------------------------------------------------------------------------- log + register
-
-
-def pinned_requirements(packages: Sequence[str] = DEFAULT_REQUIREMENTS) -> list[str]:
-    """``name==installed-version`` for each package, for ``pip_requirements``.
-
-    Passing requirements explicitly is what keeps ``log_model`` at ~1 s: letting MLflow infer
-    them loads the model in a subprocess and tries a DNS lookup (8-19 s offline).
-    """
-    pins = []
-    for package in packages:
-        try:
-            pins.append(f"{package}=={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            pins.append(package)
-    return pins
-
-
-def trusted_types_for(model: Any, *, extra_prefixes: Sequence[str] = ()) -> list[str]:
-    """The types skops must be told to trust to load ``model``, if all are allow-listed.
-
-    skops refuses to load any type it does not know to be safe unless the caller names it.
-    For the allowed estimators that list is short and stable (for example
-    ``sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor``,
-    ``sklearn.tree._tree.Tree`` and ``numpy.dtype``), but it depends on the fitted pipeline,
-    so it is computed from the object rather than hard-coded, and accepted only when every
-    entry is in :data:`TRUSTED_TYPE_NAMES` or under :data:`TRUSTED_TYPE_PREFIXES` (plus
-    ``extra_prefixes``, for estimators added through ``MLOPS_SPEC_EXTRA_ESTIMATORS``).
-
-    Raises:
-        RegistryError: a type outside the allow-list (a custom transformer, a lambda, a
-            third-party estimator) would have to be trusted.
-    """
-    import skops.io as sio
-
-    untrusted: list[str] = list(sio.get_untrusted_types(data=sio.dumps(model)))
-    prefixes = TRUSTED_TYPE_PREFIXES + tuple(extra_prefixes)
-    rejected = sorted(
-        t for t in untrusted if t not in TRUSTED_TYPE_NAMES and not t.startswith(prefixes)
-    )
-    if rejected:
-        raise RegistryError(
-            "the model contains types skops cannot load safely and that are not under an "
-            f"allow-listed module ({', '.join(prefixes)}): {', '.join(rejected)}; use built-in "
-            "scikit-learn transformers, or allow the package's prefix deliberately"
-        )
-    return sorted(untrusted)
 
 
 def _as_declared(example: pd.DataFrame) -> pd.DataFrame:
@@ -241,14 +180,15 @@ def log_and_register_model(
     reconstructs the types it is told to trust. MLflow's default skops path refuses
     HistGradientBoosting (``TreePredictor``) and RandomForest (``Tree``) unless those types
     are named, so we name exactly the types the fitted pipeline contains, and only if they
-    come from scikit-learn, NumPy, SciPy or the project's own preprocessing functions. The
-    list is stored in the MLmodel file, so :func:`load_model` needs no extra argument. Cost:
-    one extra in-memory skops dump (~30 ms for the test pipelines).
+    come from scikit-learn, NumPy, SciPy, LightGBM, XGBoost or the project's own
+    preprocessing. The list is stored in the MLmodel file, so :func:`load_model` needs no
+    extra argument. Cost: one extra in-memory skops dump (~30 ms for the test pipelines).
 
     Other choices:
 
     * ``pip_requirements`` is mandatory: inference costs 8-19 s offline (see
-      :func:`pinned_requirements`).
+      :func:`pinned_requirements`). The pin of a library the model's own types come from
+      (LightGBM, XGBoost) is added to them (:func:`library_requirements`).
     * The signature comes from the first rows of ``input_example`` and the model's output on
       them; classifiers with ``predict_proba`` are described and served as probabilities.
     * The LoggedModel is created explicitly in the run's experiment. Passing only ``run_id``
@@ -268,7 +208,7 @@ def log_and_register_model(
         model,
         run_id=run_id,
         input_example=input_example,
-        pip_requirements=pip_requirements,
+        pip_requirements=[*pip_requirements, *library_requirements(trusted, pip_requirements)],
         tags=str_tags,
         trusted=trusted,
     )

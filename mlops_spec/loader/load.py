@@ -24,14 +24,14 @@ from mlops_spec.loader.project_checks import audit_problems, project_problems
 from mlops_spec.loader.yaml_tree import ParsedYaml, Path_, Position, parse_yaml
 from mlops_spec.settings import Settings
 from mlops_spec.spec.audit import AUDIT_KIND, FairnessAudit
+from mlops_spec.spec.fairness_rules import (
+    fairness_rule_problems,
+    label_column_problems,
+    sensitive_problems,
+)
 from mlops_spec.spec.names import did_you_mean
 from mlops_spec.spec.pipeline import TrainingPipeline
-from mlops_spec.spec.rules import (
-    Problem,
-    allow_list_problem,
-    fairness_rule_problems,
-    semantic_problems,
-)
+from mlops_spec.spec.rules import Problem, allow_list_problem, semantic_problems
 
 
 @dataclass(frozen=True)
@@ -340,7 +340,9 @@ def load_audit(path: str | Path, settings: Settings | None = None) -> LoadedAudi
                 exc, root=FairnessAudit, data=parsed.data, positions=positions, file=shown
             )
         ) from None
-    found = fairness_rule_problems(audit.fairness, ("fairness",))
+    label_check = label_column_problems(audit.data.label)
+    found = sensitive_problems(audit.fairness, ("fairness",), label_check)
+    found += fairness_rule_problems(audit.fairness, ("fairness",))
     for problem_path, message, hint in found + audit_problems(audit, settings.root):
         state.add(
             position_of(problem_path, positions, Position(shown, 1, 1)), problem_path, message, hint

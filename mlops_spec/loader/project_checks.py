@@ -23,6 +23,7 @@ from mlops_spec.loader.entity_file import (
 )
 from mlops_spec.loader.feast_static import RepoDefinitions, ViewDef, read_definitions
 from mlops_spec.spec.audit import FairnessAudit
+from mlops_spec.spec.fairness_rules import located_sensitive_columns
 from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.names import did_you_mean
 from mlops_spec.spec.pipeline import TrainingPipeline
@@ -173,8 +174,8 @@ def _entity_column_problems(spec: TrainingPipeline, table: EntityTable) -> list[
     named += [(("data", "columns", i), c) for i, c in enumerate(data.columns or [])]
     named += [(("split", key), getattr(spec.split, key)) for key in ("by", "column")]
     if spec.constraints.fairness is not None:
-        sensitive = spec.constraints.fairness.sensitive
-        named += [(("constraints", "fairness", "sensitive", i), c) for i, c in enumerate(sensitive)]
+        fairness = spec.constraints.fairness
+        named += located_sensitive_columns(fairness, ("constraints", "fairness"))
     problems = _absent_columns(named, table)
     if table.rows == 0:
         problems.append((("data", "entities"), "the entity file has no rows", None))
@@ -273,10 +274,7 @@ def audit_problems(audit: FairnessAudit, root: Path) -> list[Problem]:
         (("data", "timestamp"), data.timestamp),
         (("data", "label"), data.label),
         (("score", "column"), audit.score.column),
-        *(
-            (("fairness", "sensitive", i), column)
-            for i, column in enumerate(audit.fairness.sensitive)
-        ),
+        *located_sensitive_columns(audit.fairness, ("fairness",)),
     ]
     if isinstance(data.entity_key, str):
         named[0] = (("data", "entity_key"), data.entity_key)

@@ -9,6 +9,7 @@ from mlops_spec.loader.load import LoadedAudit, LoadedSpec
 from mlops_spec.plan.model import Cache, Guard, Plan, Step
 from mlops_spec.spec import ChampionGate, DataConstraint, Split, TrainingPipeline
 from mlops_spec.spec.constraints import FairnessRule, Severity
+from mlops_spec.spec.metrics import Task
 from mlops_spec.spec.sections import SplitMethod, SplitValues
 
 _CHECKS = ("no_missing", "max_missing_fraction", "in_range", "min", "max", "in_set", "unique")
@@ -81,10 +82,10 @@ def _input_steps(spec: TrainingPipeline) -> list[Step]:
 def _fairness_rule_text(rule: FairnessRule) -> str:
     """The rule as the plan prints it; the golden files keep a plain blocking rule's text."""
     text = f"{rule.metric.value}{_bounds(rule.min, rule.max)}"
-    if rule.reference_group is not None:
-        text += f" against {rule.reference_group}"
-    if rule.on is not None:
-        text += f" on {', '.join(rule.on)}"
+    if rule.reference_label is not None:
+        text += f" against {rule.reference_label}"
+    if rule.on_names is not None:
+        text += f" on {', '.join(rule.on_names)}"
     if rule.severity is Severity.warn:
         text += " (warn only)"
     return text
@@ -157,7 +158,7 @@ def _label_bias_steps(spec: TrainingPipeline) -> list[Step]:
             "label_bias",
             "whylogs",
             "favourable-outcome rates of the label per group; a broken block rule stops the run",
-            _items(sensitive=list(spec.constraints.fairness.sensitive)),
+            _items(sensitive=spec.constraints.fairness.names),
             guards=tuple(Guard("label_rule", _fairness_rule_text(rule)) for rule in rules),
             depends_on=("check_constraints",),
         )
@@ -220,8 +221,10 @@ def _model_steps(spec: TrainingPipeline, after: str) -> list[Step]:
             Step(
                 "fairness",
                 "whylogs",
-                "per-group rates on test predictions (segmented profiles)",
-                _items(sensitive=list(fairness.sensitive), min_group_size=fairness.min_group_size),
+                "per-group MAE and RMSE of test predictions (segmented profiles)"
+                if spec.model.task is Task.regression
+                else "per-group rates on test predictions (segmented profiles)",
+                _items(sensitive=fairness.names, min_group_size=fairness.min_group_size),
                 guards=tuple(
                     Guard("fairness_rule", _fairness_rule_text(rule)) for rule in fairness.rules
                 ),
@@ -337,7 +340,7 @@ def compile_audit_plan(loaded: LoadedAudit) -> Plan:
             "whylogs",
             f"per-group rates of the decision {decided} against {spec.data.label}",
             _items(
-                sensitive=list(spec.fairness.sensitive),
+                sensitive=spec.fairness.names,
                 min_group_size=spec.fairness.min_group_size,
                 positive_label=spec.positive_label,
             ),

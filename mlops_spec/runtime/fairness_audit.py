@@ -91,13 +91,13 @@ def decisions(audit: LoadedAudit, rows: pd.DataFrame) -> pd.DataFrame:
     ``y_pred`` (the score at or above the threshold, or the decision is the positive label)."""
     spec = audit.spec
     label, column = spec.data.label, spec.score.column
-    needed = [label, column, *spec.fairness.sensitive]
+    needed = [label, column, *spec.fairness.columns]
     lacking = [name for name in needed if name not in rows.columns]
     if lacking:
         raise StepError(f"{spec.data.entities} lacks column(s) {lacking}")
     if rows[label].isna().any() or rows[column].isna().any():
         raise StepError(f"rows without a {label} or a {column} cannot be audited: drop them first")
-    frame = rows[list(spec.fairness.sensitive)].copy()
+    frame = rows[spec.fairness.columns].copy()
     frame["y_true"] = (rows[label] == spec.positive_label).astype(int)
     if spec.score.threshold is None:
         frame["y_pred"] = (rows[column] == spec.positive_label).astype(int)
@@ -143,7 +143,7 @@ def overall_rates(frame: pd.DataFrame) -> dict[str, float | None]:
 
 def group_rates(report: FairnessReport) -> pd.DataFrame:
     """The report's per-group table with each group's false negative rate beside its FPR."""
-    groups = report.group_table()
+    groups = report.group_table(overall=False)  # the audit reports its overall rates itself
     groups.insert(groups.columns.get_loc("fpr") + 1, "fnr", 1.0 - groups["tpr"])
     return groups
 

@@ -174,7 +174,7 @@ def _metrics(record: VersionRecord) -> str:
 def _fairness(spec: TrainingPipeline, groups: list[dict[str, Any]]) -> str:
     if spec.constraints.fairness is None:
         return "## Fairness\n\nThe spec sets no fairness constraints."
-    sensitive = ", ".join(spec.constraints.fairness.sensitive)
+    sensitive = ", ".join(spec.constraints.fairness.names)
     table = markdown_table(groups) if groups else "No per-group table was recorded."
     return f"## Fairness per group ({sensitive})\n\n{table}"
 

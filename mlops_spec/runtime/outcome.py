@@ -62,15 +62,21 @@ class RunOutcome:
 
 
 RATE_COLUMNS = ("n", "selection_rate", "tpr", "fpr", "fnr", "accuracy")
+ERROR_COLUMNS = ("n", "mae", "rmse", "mean_true", "mean_pred")
 
 
 def rates_table(rows: list[dict[str, Any]]) -> str:
-    """Per-group rates as a fixed-width terminal table (a missing or NaN rate is n/a); the
-    false negative rate is 1 - TPR where a row does not carry it."""
-    header = f"  {'sensitive':<12} {'group':<18}" + "".join(f" {c:>14}" for c in RATE_COLUMNS)
+    """Per-group rates (a classifier) or errors (a regressor: rows with ``mae``) as a
+    fixed-width terminal table (a missing or NaN rate is n/a); the false negative rate is
+    1 - TPR where a row does not carry it. Intersection groups are wider than one column's."""
+    columns = ERROR_COLUMNS if rows and "mae" in rows[0] else RATE_COLUMNS
+    wide = max([12, *(len(str(row["sensitive"])) for row in rows)])
+    group = max([18, *(len(str(row["group"])) for row in rows)])
+    wide, group = min(wide, 30), min(group, 40)
+    header = f"  {'sensitive':<{wide}} {'group':<{group}}" + "".join(f" {c:>14}" for c in columns)
     body = [
-        f"  {row['sensitive']!s:<12} {str(row['group'])[:18]:<18}"
-        + "".join(f" {_rate_cell(c, _rate(row, c)):>14}" for c in RATE_COLUMNS)
+        f"  {str(row['sensitive'])[:wide]:<{wide}} {str(row['group'])[:group]:<{group}}"
+        + "".join(f" {_rate_cell(c, _rate(row, c)):>14}" for c in columns)
         for row in rows
     ]
     return "\n".join([header, *body])

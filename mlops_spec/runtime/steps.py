@@ -46,7 +46,7 @@ def load_entities(loaded: LoadedSpec) -> tuple[pd.DataFrame, str]:
         )
     needed = [*data.entity_keys, data.timestamp, data.label]
     if loaded.spec.constraints.fairness is not None:
-        needed += loaded.spec.constraints.fairness.sensitive
+        needed += loaded.spec.constraints.fairness.columns
     frame = data_files.read_frame(
         path,
         required=needed,

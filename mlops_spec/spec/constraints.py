@@ -81,18 +81,57 @@ class DataConstraint(SpecModel):
 
 
 class FairnessMetric(StrEnum):
-    """A group-fairness metric of a binary classifier's test predictions, computed across the
-    groups of one sensitive column: `disparate_impact` is the lowest group's selection rate
-    (share predicted positive) divided by the highest (1 is parity; 0.8 the usual floor);
-    `demographic_parity_difference` the highest selection rate minus the lowest;
-    `equal_opportunity_difference` the spread of true-positive rates;
-    `equalized_odds_difference` the larger of the true- and false-positive-rate spreads (0 is
-    parity for the three differences)."""
+    """A group-fairness metric of the test predictions, computed across the groups of one
+    sensitive column (or intersection of columns). For binary classification:
+    `disparate_impact` is the lowest group's selection rate (share predicted positive) divided
+    by the highest (1 is parity; 0.8 the usual floor); `demographic_parity_difference` the
+    highest selection rate minus the lowest; `equal_opportunity_difference` the spread of
+    true-positive rates; `equalized_odds_difference` the larger of the true- and
+    false-positive-rate spreads (0 is parity for the three differences). For regression, on
+    each group's mean absolute error (MAE) and root mean squared error (RMSE):
+    `mae_difference` / `rmse_difference` the worst group's error minus the best's (fairlearn's
+    `MetricFrame.difference()`; 0 is parity), `mae_ratio` / `rmse_ratio` the worst group's
+    error divided by the best's (1 is parity, `max: 1.25` allows a quarter more error; the
+    inverse of fairlearn's `ratio()`)."""
 
     disparate_impact = "disparate_impact"
     demographic_parity_difference = "demographic_parity_difference"
     equal_opportunity_difference = "equal_opportunity_difference"
     equalized_odds_difference = "equalized_odds_difference"
+    mae_difference = "mae_difference"
+    mae_ratio = "mae_ratio"
+    rmse_difference = "rmse_difference"
+    rmse_ratio = "rmse_ratio"
+
+
+CLASSIFICATION_FAIRNESS_METRICS = (
+    FairnessMetric.disparate_impact,
+    FairnessMetric.demographic_parity_difference,
+    FairnessMetric.equal_opportunity_difference,
+    FairnessMetric.equalized_odds_difference,
+)
+"""Rates of decisions: what a binary classifier (or an audited score) is judged by."""
+
+REGRESSION_FAIRNESS_METRICS = (
+    FairnessMetric.mae_difference,
+    FairnessMetric.mae_ratio,
+    FairnessMetric.rmse_difference,
+    FairnessMetric.rmse_ratio,
+)
+"""Errors of numbers: what a regressor is judged by (a regression has no selection rate)."""
+
+INTERSECTION_JOIN = " & "
+"""Between the columns of an intersection's name (`race & sex`) and the values of its groups
+(`African-American & Male`): how reports print them and how `reference_group` may spell one."""
+
+Sensitive = Column | list[Column]
+"""A sensitive column, or a list of columns whose combined values form intersectional groups."""
+
+
+def sensitive_name(entry: Sensitive) -> str:
+    """How reports, rules and plans name a sensitive entry: the column, or the columns of an
+    intersection joined (`race & sex`)."""
+    return entry if isinstance(entry, str) else INTERSECTION_JOIN.join(entry)
 
 
 class Severity(StrEnum):
@@ -113,20 +152,23 @@ class FairnessRule(SpecModel):
         description="`block` (a broken rule fails the fairness gate) or `warn` (reported, "
         "never gates).",
     )
-    on: list[Column] | None = Field(
+    on: list[Sensitive] | None = Field(
         default=None,
         min_length=1,
-        description="The sensitive columns this rule judges; omitted: every one in `sensitive`.",
-        examples=[["race"]],
+        description="The sensitive entries this rule judges, written as in `sensitive` (a "
+        "column, or a list of columns for an intersection); omitted: every one in `sensitive`.",
+        examples=[["race"], [["race", "sex"]]],
     )
-    reference_group: str | None = Field(
+    reference_group: str | list[str] | None = Field(
         default=None,
         min_length=1,
-        description="Measure each group against this one (its value as text, e.g. `White`): "
-        "`disparate_impact` becomes the lowest ratio of a group's selection rate to the "
-        "reference's, the differences the largest gap to the reference. Omitted: the widest "
-        "gap over all groups.",
-        examples=["White"],
+        description="Measure each group against this one (its value as text, e.g. `White`; "
+        "for an intersection one value per column in its order, `[African-American, Male]`, "
+        "or the joined label `African-American & Male`): `disparate_impact` becomes the lowest "
+        "ratio of a group's selection rate to the reference's, the differences the largest gap "
+        "to the reference, `mae_ratio`/`rmse_ratio` the largest ratio of a group's error to "
+        "the reference's. Omitted: the widest gap over all groups.",
+        examples=["White", ["African-American", "Male"]],
     )
     min: float | None = Field(
         default=None,
@@ -145,21 +187,35 @@ class FairnessRule(SpecModel):
             raise ValueError("a fairness rule needs `min` or `max`")
         return self
 
+    @property
+    def reference_label(self) -> str | None:
+        """The reference group as reports label groups (an intersection's values joined)."""
+        ref = self.reference_group
+        return ref if ref is None or isinstance(ref, str) else INTERSECTION_JOIN.join(ref)
+
+    @property
+    def on_names(self) -> list[str] | None:
+        """The judged entries by name (see ``sensitive_name``); None: every one."""
+        return None if self.on is None else [sensitive_name(entry) for entry in self.on]
+
 
 class Fairness(SpecModel):
-    """Group fairness of the test predictions (binary classification only). A broken rule
-    fails the `fairness` gate: the version is registered but stays `challenger`."""
+    """Group fairness of the test predictions (binary classification: rates of decisions;
+    regression: errors). A broken rule fails the `fairness` gate: the version is registered
+    but stays `challenger`."""
 
-    sensitive: list[Column] = Field(
+    sensitive: list[Sensitive] = Field(
         min_length=1,
         description="Columns of the entity file whose values form the groups compared, such as "
-        "sex or an age band; each is judged on its own.",
-        examples=[["sex", "race"]],
+        "sex or an age band; each is judged on its own. A list of two or more columns is an "
+        "intersection: its groups are the combinations of values present in the rows "
+        "(`[race, sex]` gives `African-American & Male`, ...).",
+        examples=[["sex", "race"], ["race", ["race", "sex"]]],
     )
     rules: list[FairnessRule] = Field(
         default_factory=list,
         description="Bounds the model's test predictions must meet for every sensitive column "
-        "(or those in a rule's `on`).",
+        "(or those in a rule's `on`); the metrics follow `model.task`.",
         examples=[[{"metric": "disparate_impact", "min": 0.8}]],
     )
     label_rules: list[FairnessRule] = Field(
@@ -177,6 +233,19 @@ class Fairness(SpecModel):
         "A metric with fewer than two judged groups is not judged, which counts as passing.",
     )
 
+    @property
+    def names(self) -> list[str]:
+        """Each sensitive entry by name (see ``sensitive_name``), in the spec's order."""
+        return [sensitive_name(entry) for entry in self.sensitive]
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the entries read, each once, in the spec's order."""
+        seen: dict[str, None] = {}
+        for entry in self.sensitive:
+            seen.update(dict.fromkeys([entry] if isinstance(entry, str) else entry))
+        return list(seen)
+
 
 LABEL_METRICS = (FairnessMetric.disparate_impact, FairnessMetric.demographic_parity_difference)
 """What a label alone can be judged by: outcome rates per group (no prediction, no error)."""
@@ -193,6 +262,6 @@ class Constraints(SpecModel):
     )
     fairness: Fairness | None = Field(
         default=None,
-        description="Fairness rules on the test predictions (binary classification only); "
-        "omitted: no fairness gate.",
+        description="Fairness rules on the test predictions (binary classification or "
+        "regression); omitted: no fairness gate.",
     )

@@ -11,8 +11,9 @@ from enum import StrEnum
 
 class Task(StrEnum):
     """What the model predicts, which decides its metrics and estimators: `binary_classification`
-    (exactly two classes; the only task fairness rules apply to), `multiclass_classification`
-    (two or more classes) or `regression` (a number)."""
+    (exactly two classes; fairness rules judge its decision rates), `multiclass_classification`
+    (two or more classes; no fairness rules) or `regression` (a number; fairness rules judge
+    its errors per group)."""
 
     binary_classification = "binary_classification"
     multiclass_classification = "multiclass_classification"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from mlops_spec.spec.constraints import LABEL_METRICS, Fairness
 from mlops_spec.spec.estimator_params import EstimatorInfo, known_estimator
+from mlops_spec.spec.fairness_rules import pipeline_fairness_problems
 from mlops_spec.spec.governance import CANDIDATE_ALIAS
 from mlops_spec.spec.metrics import TASK_METRICS, Task, higher_is_better
 from mlops_spec.spec.names import did_you_mean
@@ -46,7 +46,7 @@ def semantic_problems(
         *_threshold_problems(spec),
         *_tuning_problems(spec),
         *_governance_problems(spec),
-        *_fairness_problems(spec),
+        *pipeline_fairness_problems(spec),
         *_operations_problems(spec),
     ]
 
@@ -343,100 +343,6 @@ def _governance_problems(spec: TrainingPipeline) -> list[Problem]:
                     ("governance", "required_metadata", index),
                     f"governance requires metadata '{key}', which is not set",
                     f"set metadata.{key} or metadata.tags.{key}",
-                )
-            )
-    return problems
-
-
-def _fairness_problems(spec: TrainingPipeline) -> list[Problem]:
-    """Sensitive columns: real, distinct groups of the entity rows, never the label or key."""
-    fairness = spec.constraints.fairness
-    if fairness is None:
-        return []
-    problems: list[Problem] = []
-    if spec.model.task is not Task.binary_classification:
-        problems.append(
-            (
-                ("constraints", "fairness"),
-                "fairness rules apply to binary classification only",
-                "remove constraints.fairness or change model.task",
-            )
-        )
-    repeated = set(duplicates(fairness.sensitive))
-    identifying = {*spec.data.entity_keys, spec.data.timestamp}
-    for index, column in enumerate(fairness.sensitive):
-        where: Location = ("constraints", "fairness", "sensitive", index)
-        if index in repeated:
-            problems.append((where, f"sensitive column '{column}' is listed twice", None))
-        elif column == spec.data.label:
-            problems.append((where, "the label cannot be a sensitive group", None))
-        elif column in identifying:
-            kind = "timestamp" if column == spec.data.timestamp else "entity key"
-            problems.append(
-                (
-                    where,
-                    f"'{column}' is the {kind}, not a group of people",
-                    "a sensitive column holds a few groups, such as sex or age band",
-                )
-            )
-        elif spec.data.columns is not None and column not in spec.data.columns:
-            problems.append(
-                (
-                    where,
-                    f"column '{column}' is not in data.columns",
-                    _metric_hint(column, tuple(spec.data.columns), what="column"),
-                )
-            )
-    return problems + fairness_rule_problems(fairness, ("constraints", "fairness"))
-
-
-def fairness_rule_problems(fairness: Fairness, at: Location) -> list[Problem]:
-    """Some rule at all; a label rule on an outcome rate; each rule's `on` and reference.
-    ``at``: where the fairness block sits (a pipeline's constraints, an audit's top level)."""
-    problems: list[Problem] = []
-    if not fairness.rules and not fairness.label_rules:
-        problems.append(
-            (
-                at,
-                "fairness needs rules (on the predictions) or label_rules (on the label)",
-                "add rules: [{metric: disparate_impact, min: 0.8}]",
-            )
-        )
-    for index, rule in enumerate(fairness.label_rules):
-        if rule.metric not in LABEL_METRICS:
-            problems.append(
-                (
-                    (*at, "label_rules", index, "metric"),
-                    f"{rule.metric.value} needs predictions; a label alone has outcome rates",
-                    "use disparate_impact or demographic_parity_difference",
-                )
-            )
-    problems += _rule_targets(fairness, (*at, "rules"))
-    return problems + _rule_targets(fairness, (*at, "label_rules"))
-
-
-def _rule_targets(fairness: Fairness, at: Location) -> list[Problem]:
-    """A rule's `on` names sensitive columns; a reference group needs one column to be in."""
-    problems: list[Problem] = []
-    for index, rule in enumerate(getattr(fairness, str(at[-1]))):
-        where: Location = (*at, index)
-        for position, column in enumerate(rule.on or []):
-            if column not in fairness.sensitive:
-                problems.append(
-                    (
-                        (*where, "on", position),
-                        f"'{column}' is not a sensitive column",
-                        _metric_hint(column, tuple(fairness.sensitive), what="column"),
-                    )
-                )
-        judged = rule.on or fairness.sensitive
-        if rule.reference_group is not None and len(judged) > 1:
-            problems.append(
-                (
-                    (*where, "reference_group"),
-                    f"reference group '{rule.reference_group}' would be looked for in "
-                    f"{len(judged)} columns ({', '.join(judged)})",
-                    "add on: [<the column it is a group of>]",
                 )
             )
     return problems

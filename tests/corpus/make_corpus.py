@@ -292,6 +292,61 @@ CASES: dict[str, str] = {
     "fairness_without_rules": edit(
         "governance:\n", "constraints:\n  fairness:\n    sensitive: [sex]\ngovernance:\n"
     ),
+    # --- intersections and task-dependent fairness metrics ---------------------------------
+    "intersection_unknown_column": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex, [race, gender]]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
+    "intersection_of_one_column": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex, [race]]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
+    "intersection_column_twice": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [[race, race]]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
+    "intersection_with_label": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive:\n      - [sex, y]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
+    "intersection_listed_twice": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [[race, sex], [sex, race]]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
+    "intersection_on_not_sensitive": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex, race]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8, on: [[race, sex]]}\ngovernance:\n",
+    ),
+    "intersection_reference_one_value": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [[race, sex]]\n    rules:\n"
+        "      - {metric: disparate_impact, min: 0.8, reference_group: [a]}\ngovernance:\n",
+    ),
+    "fairness_regression_metric_on_classifier": edit(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
+        "      - {metric: mae_ratio, max: 1.25}\ngovernance:\n",
+    ),
+    "fairness_label_rules_on_regression": edit(
+        "  task: binary_classification\n  estimator: sklearn.ensemble."
+        "HistGradientBoostingClassifier",
+        "  task: regression\n  estimator: sklearn.linear_model.Ridge",
+    )
+    .replace("metric: roc_auc\n", "metric: rmse\n")
+    .replace("    learning_rate: {float:", "    alpha: {float:")
+    .replace("{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}")
+    .replace(
+        "governance:\n",
+        "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
+        "      - {metric: mae_ratio, max: 1.25}\n    label_rules:\n"
+        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+    ),
     # --- decision thresholds ------------------------------------------------------------------
     "threshold_out_of_range": edit(
         "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n",

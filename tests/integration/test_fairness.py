@@ -15,15 +15,15 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LogisticRegression
 
-from mlops_spec.adapters import fairness as fairness_module
 from mlops_spec.adapters.fairness import MISSING_GROUP, fairness_report
+from mlops_spec.adapters.fairness import groups as fairness_module
 from mlops_spec.errors import DataSourceError, StepError
-from mlops_spec.spec.constraints import Fairness, FairnessMetric
+from mlops_spec.spec.constraints import CLASSIFICATION_FAIRNESS_METRICS, Fairness, FairnessMetric
 
 pytestmark = pytest.mark.integration
 
 MIN_GROUP = 30
-METRICS = list(FairnessMetric)
+METRICS = list(CLASSIFICATION_FAIRNESS_METRICS)
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,9 @@ def test_markdown_renders_tables(scored: pd.DataFrame) -> None:
     at = lines.index(header)
     assert lines[at + 1].count("|") == header.count("|")
     groups = lines[at + 2 :]
-    assert [row.split(" | ")[0] for row in groups] == ["| 1.0", "| 2.0"]
+    # the overall rates first, the yardstick each group is read against
+    assert [row.split(" | ")[0] for row in groups] == ["| **overall**", "| 1.0", "| 2.0"]
+    assert groups[0].endswith(" | - |")
     assert all(row.count("|") == header.count("|") for row in groups)
 
 

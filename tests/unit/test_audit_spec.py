@@ -55,6 +55,13 @@ def test_the_example_loads_and_plans() -> None:
          "fairness.rules.0.metric", "equalized_odds_difference"),
         ("kind: FairnessAudit", "kind: FairnessAudit\nmodel: {task: regression}",
          "model", "unknown key 'model'"),
+        ("sensitive: [race, sex]", "sensitive: [race, [sex, two_year_recid]]",
+         "fairness.sensitive.1.1", "the label cannot be a sensitive group"),
+        ("sensitive: [race, sex]", "sensitive: [race, [sex]]",
+         "fairness.sensitive.1", "an intersection needs two or more columns"),
+        ("- {metric: equal_opportunity_difference, max: 0.1, on: [sex]}",
+         "- {metric: mae_ratio, max: 1.2, on: [sex]}",
+         "fairness.rules.2.metric", "mae_ratio judges errors of a regression"),
     ],
 )  # fmt: skip
 def test_mistakes_are_located(tmp_path: Path, old: str, new: str, key: str, says: str) -> None:

@@ -9,6 +9,11 @@ A group's tally is ``round(mean * n)`` of an indicator, exact for any realistic 
 
 Groups are labelled ``str(value)``; missing sensitive values form the group ``"<missing>"``
 (whylogs' segmentation, built on ``pandas.groupby``, would otherwise drop those rows silently).
+An intersection (a sensitive entry listing several columns) is one segmented column whose
+values are the rows' combinations, labelled ``"African-American & Male"``: its groups are the
+combinations present in the rows, as fairlearn's ``MetricFrame`` forms them from several
+sensitive features. The report also carries the overall rates (every row, one group), the
+yardstick a reader compares each group with.
 Groups with fewer than ``min_group_size`` rows are reported but do not enter any metric: their
 rates are too noisy to judge a model by. A metric needs two judged groups with the rate defined
 (TPR needs positives, FPR negatives); otherwise it is ``None`` and its rules are not judged,
@@ -19,22 +24,31 @@ gaps is defined.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import pandas as pd
 import whylogs as why
-from whylogs.core.datatypes import Integral
+from whylogs.core.datatypes import Fractional, Integral
 from whylogs.core.resolvers import MetricSpec, ResolverSpec, StandardMetric
 from whylogs.core.schema import DeclarativeSchema
 from whylogs.core.segmentation_partition import segment_on_column
 
 from mlops_spec.errors import DataSourceError, StepError
-from mlops_spec.spec.constraints import Fairness, FairnessMetric, FairnessRule, Severity
+from mlops_spec.spec.constraints import (
+    INTERSECTION_JOIN,
+    Fairness,
+    FairnessMetric,
+    FairnessRule,
+    Sensitive,
+    Severity,
+    sensitive_name,
+)
 
 MISSING_GROUP = "<missing>"
 MAX_GROUPS = 1000
+OVERALL_SENSITIVE, OVERALL_GROUP = "(all)", "overall"
 _INDICATORS = ("_f_pos_pred", "_f_positive", "_f_tp", "_f_fp", "_f_correct")
 
 
@@ -49,11 +63,20 @@ class GroupStats:
     base_rate: float
     judged: bool  # n >= min_group_size
 
+    # (heading, attribute) of the report's per-group markdown tables
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("selection rate", "selection_rate"),
+        ("TPR", "tpr"),
+        ("FPR", "fpr"),
+        ("accuracy", "accuracy"),
+        ("base rate", "base_rate"),
+    )
+
 
 @dataclass(frozen=True)
 class SensitiveResult:
-    column: str
-    groups: tuple[GroupStats, ...]
+    column: str  # the entry's name: a column, or an intersection's columns joined
+    groups: tuple[Any, ...]  # GroupStats, or a regression's ErrorStats
     metrics: Mapping[FairnessMetric, float | None]
 
 
@@ -83,9 +106,13 @@ class RuleOutcome:
 
 @dataclass(frozen=True)
 class FairnessReport:
+    """Per-group stats of every sensitive entry, the rules judged on them and the overall
+    stats (a classifier's ``GroupStats`` or a regressor's ``ErrorStats``)."""
+
     results: tuple[SensitiveResult, ...]
     rules: tuple[RuleOutcome, ...]
     min_group_size: int = field(default=30)
+    overall: Any = None  # the stats of every row as one group; None: not computed
 
     @property
     def passed(self) -> bool:
@@ -115,13 +142,20 @@ class FairnessReport:
             for r in self.rules
         ]
 
-    def group_table(self) -> pd.DataFrame:
-        rows = [
+    def group_table(self, *, overall: bool = True) -> pd.DataFrame:
+        """One row per (sensitive entry, group), after an ``overall`` row (sensitive
+        ``(all)``) of every test row when ``overall`` and the report has one."""
+        first = [] if self.overall is None or not overall else [self.overall]
+        rows = [{"sensitive": OVERALL_SENSITIVE, **vars(stats)} for stats in first]
+        rows += [
             {"sensitive": result.column, **vars(group)}
             for result in self.results
             for group in result.groups
         ]
-        columns = ["sensitive", *GroupStats.__dataclass_fields__]
+        kind = type(self.overall) if self.overall is not None else GroupStats
+        if self.results and self.results[0].groups:
+            kind = type(self.results[0].groups[0])
+        columns = ["sensitive", *(f.name for f in fields(kind))]
         return pd.DataFrame(rows, columns=columns)
 
     def to_markdown(self) -> str:
@@ -139,18 +173,25 @@ class FairnessReport:
             )
         for res in self.results:
             lines += ["", f"Groups of `{res.column}` (n < {self.min_group_size}: not judged)", ""]
-            lines += [
-                "| group | n | selection rate | TPR | FPR | accuracy | base rate | judged |",
-                "|---|---|---|---|---|---|---|---|",
-            ]
-            for g in res.groups:
-                cells = [g.group.replace("|", "\\|"), str(g.n)]
-                cells += [
-                    _num(x) for x in (g.selection_rate, g.tpr, g.fpr, g.accuracy, g.base_rate)
-                ]
-                cells.append("yes" if g.judged else "no")
-                lines.append("| " + " | ".join(cells) + " |")
+            lines += _group_lines(res.groups, self.overall)
         return "\n".join(lines) + "\n"
+
+
+def _group_lines(groups: tuple[Any, ...], overall: Any) -> list[str]:
+    """A markdown table of groups, the overall row first (judged: -)."""
+    columns = type(groups[0] if groups else overall).COLUMNS if groups or overall else ()
+    lines = [
+        "| group | n | " + " | ".join(head for head, _ in columns) + " | judged |",
+        "|---|---|" + "---|" * len(columns) + "---|",
+    ]
+    for g in ([overall] if overall is not None else []) + list(groups):
+        cells = [g.group.replace("|", "\\|"), str(g.n)]
+        cells += [_num(getattr(g, attribute)) for _, attribute in columns]
+        cells.append("-" if g is overall else "yes" if g.judged else "no")
+        if g is overall:
+            cells[0] = f"**{OVERALL_GROUP}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _result(rule: RuleOutcome) -> str:
@@ -168,80 +209,115 @@ def _num(value: float | None) -> str:
 def fairness_report(
     frame: pd.DataFrame, *, y_true: str, y_pred: str, fairness: Fairness
 ) -> FairnessReport:
-    """Compute group metrics for every sensitive column and judge every rule on each."""
-    logged, labels = _indicator_frame(
-        frame, y_true=y_true, y_pred=y_pred, sensitive=fairness.sensitive
-    )
-    counts = _segment_counts(logged, labels)
+    """Compute group metrics for every sensitive entry (a column or an intersection) and the
+    overall rates, and judge every rule on each entry it applies to."""
+    truth, pred = binary_outcomes(frame, y_true=y_true, y_pred=y_pred, fairness=fairness)
+    indicators = (pred, truth, truth & pred, ~truth & pred, truth == pred)
+    values = {name: v.astype("int8") for name, v in zip(_INDICATORS, indicators, strict=True)}
+    codes, labels = group_codes(frame, fairness.sensitive)
+    means = segment_means(pd.DataFrame({**codes, **values}, index=frame.index), labels)
     results = []
-    for column in fairness.sensitive:
-        groups = tuple(_stats(label, c, fairness.min_group_size) for label, c in counts[column])
-        results.append(SensitiveResult(column, groups, _metrics(groups)))
-    rules = tuple(
-        _judge(res, rule)
-        for rule in fairness.rules
-        for res in results
-        if rule.on is None or res.column in rule.on
-    )
-    return FairnessReport(tuple(results), rules, fairness.min_group_size)
+    for name in labels:
+        groups = tuple(
+            _stats(label, _tallies(n, m), fairness.min_group_size) for label, n, m in means[name]
+        )
+        results.append(SensitiveResult(name, groups, _metrics(groups)))
+    overall_means = {key: float(v.mean()) for key, v in values.items()}
+    overall = _stats(OVERALL_GROUP, _tallies(len(frame), overall_means), fairness.min_group_size)
+    rules = judge_rules(results, fairness.rules, _against_reference)
+    return FairnessReport(tuple(results), rules, fairness.min_group_size, overall)
 
 
-def _indicator_frame(
-    frame: pd.DataFrame, *, y_true: str, y_pred: str, sensitive: list[str]
-) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    absent = [c for c in [y_true, y_pred, *sensitive] if c not in frame.columns]
-    if absent:
-        raise DataSourceError(f"fairness needs columns missing from the data: {', '.join(absent)}")
-    if frame.empty:
-        raise StepError("no rows to judge fairness on")
+def binary_outcomes(
+    frame: pd.DataFrame, *, y_true: str, y_pred: str, fairness: Fairness
+) -> tuple[Any, Any]:
+    """``y_true`` and ``y_pred`` as boolean arrays, after checking the frame has every column
+    the report reads, some rows, and 0/1 outcomes."""
+    require_columns(frame, [y_true, y_pred, *fairness.columns])
     truth, pred = frame[y_true], frame[y_pred]
     for name, values in ((y_true, truth), (y_pred, pred)):
         if values.isna().any() or not values.isin([0, 1]).all():
             raise StepError(f"fairness needs {name} as 0/1 with 1 = positive class")
-    truth, pred = truth.to_numpy(dtype=float) == 1, pred.to_numpy(dtype=float) == 1
-    logged: dict[str, Any] = {}
+    return truth.to_numpy(dtype=float) == 1, pred.to_numpy(dtype=float) == 1
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str]) -> None:
+    """Fail as a data problem when a column is absent, as a step problem with no rows."""
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise DataSourceError(f"fairness needs columns missing from the data: {', '.join(absent)}")
+    if frame.empty:
+        raise StepError("no rows to judge fairness on")
+
+
+def group_labels(frame: pd.DataFrame, entry: Sensitive) -> pd.Series:
+    """Each row's group of one sensitive entry as text: the value, or for an intersection
+    the values of its columns joined (``African-American & Male``); missing is ``<missing>``."""
+    columns = [entry] if isinstance(entry, str) else list(entry)
+    texts = [
+        frame[c].map(str, na_action="ignore").astype(object).fillna(MISSING_GROUP) for c in columns
+    ]
+    label = texts[0]
+    for text in texts[1:]:
+        label = label + INTERSECTION_JOIN + text
+    return label
+
+
+def group_codes(
+    frame: pd.DataFrame, sensitive: list[Sensitive]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Integer group codes per sensitive entry (logged as ``_g<i>``, whylogs' fast path) and,
+    by entry name, the group label of each code."""
+    codes: dict[str, Any] = {}
     labels: dict[str, list[str]] = {}
-    for column in sensitive:
-        text = frame[column].map(str, na_action="ignore").astype(object).fillna(MISSING_GROUP)
-        codes, uniques = pd.factorize(text)
+    for index, entry in enumerate(sensitive):
+        name = sensitive_name(entry)
+        code, uniques = pd.factorize(group_labels(frame, entry))
         if len(uniques) > MAX_GROUPS:  # one whylogs profile per group: bin such columns first
             raise StepError(
-                f"sensitive column '{column}' has {len(uniques)} distinct values "
+                f"sensitive {'column ' if isinstance(entry, str) else ''}'{name}' has "
+                f"{len(uniques)} distinct values "
                 f"(at most {MAX_GROUPS}); bin it into groups before judging fairness"
             )
-        logged[column], labels[column] = codes, [str(u) for u in uniques]
-    indicators = (pred, truth, truth & pred, ~truth & pred, truth == pred)
-    logged |= {name: v.astype("int8") for name, v in zip(_INDICATORS, indicators, strict=True)}
-    return pd.DataFrame(logged, index=frame.index), labels
+        codes[f"_g{index}"], labels[name] = code, [str(u) for u in uniques]
+    return codes, labels
 
 
-def _segment_counts(
+def segment_means(
     logged: pd.DataFrame, labels: dict[str, list[str]]
-) -> dict[str, list[tuple[str, dict[str, int]]]]:
-    """Per sensitive column: (group label, {indicator: count of ones, "n": rows}) per segment."""
+) -> dict[str, list[tuple[str, int, dict[str, float]]]]:
+    """Per sensitive entry (logged as ``_g<i>`` in the order of ``labels``): each group's
+    label, rows and the mean of every other logged column, read from a whylogs profile
+    segmented on the entry; groups sorted by label, ``<missing>`` last."""
+    keys = {f"_g{index}": name for index, name in enumerate(labels)}
+    values = [c for c in logged.columns if c not in keys]
     partitions: dict[str, Any] = {}
-    for column in labels:
+    for column in keys:
         partitions |= segment_on_column(column)
     metrics = [
         MetricSpec(StandardMetric.counts.value),
         MetricSpec(StandardMetric.distribution.value),
     ]
-    resolvers = [ResolverSpec(column_type=Integral, metrics=metrics)]
+    resolvers = [ResolverSpec(column_type=kind, metrics=metrics) for kind in (Integral, Fractional)]
     schema = DeclarativeSchema(resolvers, segments=partitions)
     with warnings.catch_warnings():  # whylogs calls pandas get_group with a 1-tuple (FutureWarning)
         warnings.simplefilter("ignore", FutureWarning)
         result_set = why.log(logged, schema=schema)
     out = {}
-    for column, names in labels.items():
+    for column, name in keys.items():
         groups = []
         for segment in result_set.segments_in_partition(partitions[column]):
             view = result_set.view(segment)
-            dists = {name: view.get_column(name).get_metric("distribution") for name in _INDICATORS}
-            n = int(view.get_column(_INDICATORS[0]).get_metric("counts").n.value)
-            tallies = {name: round(d.mean.value * n) for name, d in dists.items()}
-            groups.append((names[int(segment.key[0])], {**tallies, "n": n}))
-        out[column] = sorted(groups, key=lambda g: (g[0] == MISSING_GROUP, g[0]))
+            n = int(view.get_column(values[0]).get_metric("counts").n.value)
+            means = {v: view.get_column(v).get_metric("distribution").mean.value for v in values}
+            groups.append((labels[name][int(segment.key[0])], n, means))
+        out[name] = sorted(groups, key=lambda g: (g[0] == MISSING_GROUP, g[0]))
     return out
+
+
+def _tallies(n: int, means: dict[str, float]) -> dict[str, int]:
+    """Counts of ones from the means of 0/1 indicators (exact for any realistic n)."""
+    return {**{name: round(mean * n) for name, mean in means.items()}, "n": n}
 
 
 def _stats(label: str, c: dict[str, int], min_group_size: int) -> GroupStats:
@@ -282,11 +358,28 @@ def _metrics(groups: tuple[GroupStats, ...]) -> dict[FairnessMetric, float | Non
     }
 
 
-def _judge(result: SensitiveResult, rule: FairnessRule) -> RuleOutcome:
-    if rule.reference_group is None:
+Reference = Callable[[SensitiveResult, str], Mapping[FairnessMetric, float | None]]
+
+
+def judge_rules(
+    results: list[SensitiveResult], rules: list[FairnessRule], against: Reference
+) -> tuple[RuleOutcome, ...]:
+    """Every rule on every entry it names (all of them without ``on``); ``against`` measures
+    an entry's metrics relative to a reference group."""
+    return tuple(
+        _judge(res, rule, against)
+        for rule in rules
+        for res in results
+        if rule.on_names is None or res.column in rule.on_names
+    )
+
+
+def _judge(result: SensitiveResult, rule: FairnessRule, against: Reference) -> RuleOutcome:
+    reference = rule.reference_label
+    if reference is None:
         value = result.metrics[rule.metric]
     else:
-        value = _against_reference(result, rule.reference_group)[rule.metric]
+        value = against(result, reference)[rule.metric]
     passed = value is None or (
         (rule.min is None or value >= rule.min) and (rule.max is None or value <= rule.max)
     )
@@ -299,21 +392,28 @@ def _judge(result: SensitiveResult, rule: FairnessRule) -> RuleOutcome:
         passed=passed,
         judged=value is not None,
         severity=rule.severity,
-        reference_group=rule.reference_group,
+        reference_group=reference,
     )
 
 
-def _against_reference(result: SensitiveResult, reference: str) -> dict[FairnessMetric, Any]:
-    """Each metric measured against ``reference``: the lowest ratio of a judged group's
-    selection rate to the reference's, and the largest gap of a judged group's rate to the
-    reference's (the reference itself is judged whatever its size, since it is the yardstick)."""
+def reference_stats(result: SensitiveResult, reference: str) -> Any:
+    """The reference group's stats; a step error naming the groups when it has no rows."""
     by_name = {group.group: group for group in result.groups}
     if reference not in by_name:
         raise StepError(
             f"reference group '{reference}' is not a group of '{result.column}' in the test "
             f"rows (groups: {', '.join(sorted(by_name))})"
         )
-    base = by_name[reference]
+    return by_name[reference]
+
+
+def _against_reference(
+    result: SensitiveResult, reference: str
+) -> dict[FairnessMetric, float | None]:
+    """Each metric measured against ``reference``: the lowest ratio of a judged group's
+    selection rate to the reference's, and the largest gap of a judged group's rate to the
+    reference's (the reference itself is judged whatever its size, since it is the yardstick)."""
+    base = reference_stats(result, reference)
     others = [g for g in result.groups if g.judged and g.group != reference]
     impact = None
     if others:
