@@ -15,13 +15,16 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import optuna
+from optuna.exceptions import StorageInternalError
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from mlops_spec.errors import StepError
 from mlops_spec.processes import pid_alive
@@ -57,7 +60,30 @@ def open_storage(storage_url: str) -> BaseStorage:
         lock = JournalFileSymlinkLock(str(path))
         check_journal(path, lock)
         return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
-    return RDBStorage(storage_url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+    return _open_database(storage_url)
+
+
+# How often a process that lost the race to create a fresh database's schema opens it again.
+_SCHEMA_RACE_ATTEMPTS = 5
+
+
+def _open_database(storage_url: str) -> RDBStorage:
+    """Optuna creates its tables on first use (``create_all``, then a version row). Two
+    workers opening a fresh PostgreSQL database at the same moment race there: the loser's
+    ``CREATE TYPE`` for an enum fails with a unique violation in PostgreSQL's catalog, or its
+    ``CREATE TABLE`` with "already exists". By then the winner has made the schema, so
+    opening again finds it and goes on; a real error fails every attempt and is raised."""
+    attempt = 1
+    while True:
+        try:
+            return RDBStorage(
+                storage_url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS
+            )
+        except (IntegrityError, ProgrammingError, StorageInternalError):
+            if attempt == _SCHEMA_RACE_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+            attempt += 1
 
 
 def check_journal(path: Path, lock: JournalFileSymlinkLock) -> None:
