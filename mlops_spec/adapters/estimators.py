@@ -1,4 +1,5 @@
-"""scikit-learn adapter: turn a spec's dotted estimator name and params into a fitted pipeline.
+"""Estimator adapter (scikit-learn, and LightGBM and XGBoost through their scikit-learn API):
+turn a spec's dotted estimator name and params into a fitted pipeline.
 
 The spec names an estimator as text, so this is the one place where text becomes code. The
 allow-list is checked *before* anything is imported, nothing is ever evaluated, and every
