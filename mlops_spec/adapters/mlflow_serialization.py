@@ -34,9 +34,8 @@ SERIALIZATION_FORMAT = "skops"
 #: the fourth is the project's own column conversions (``FunctionTransformer(as_text)``) and
 #: label wrapper, which skops stores by reference, never as code; the last two are the allowed
 #: boosting libraries, whose boosters skops rebuilds from their own model text or bytes
-#: (``__setstate__``). The
-#: project's package is logged with every model as its ``code_paths``, so a loading
-#: environment needs only the model's requirements.
+#: (``__setstate__``). The project's package is logged with every model as its
+#: ``code_paths``, so a loading environment needs only the model's requirements.
 TRUSTED_TYPE_PREFIXES: tuple[str, ...] = (
     "sklearn.",
     "numpy.",
@@ -55,7 +54,7 @@ TRUSTED_TYPE_NAMES: frozenset[str] = frozenset({"functools.partial", "collection
 _COVERED_MODULES = frozenset(
     {"sklearn", "numpy", "scipy", "mlops_spec_preprocessing", "functools", "collections"}
 )
-#: The package of column conversions every pipeline refers to, logged with each model.
+#: The package of conversions (and label wrapper) pipelines refer to, logged with each model.
 MODEL_CODE_PATH = str(Path(mlops_spec_preprocessing.__file__).parent)
 #: Packages a served model needs; pinned to the versions installed here.
 DEFAULT_REQUIREMENTS: tuple[str, ...] = ("scikit-learn", "skops", "numpy", "scipy", "pandas")

@@ -39,6 +39,22 @@ def edit(old: str, new: str) -> str:
     return BASE.replace(old, new, 1)
 
 
+def as_regression_with(block: str) -> str:
+    """The base spec as a Ridge regression (its metric, search space and gate to match),
+    with ``block`` put before ``governance``."""
+    return (
+        edit(
+            "  task: binary_classification\n  estimator: sklearn.ensemble."
+            "HistGradientBoostingClassifier",
+            "  task: regression\n  estimator: sklearn.linear_model.Ridge",
+        )
+        .replace("metric: roc_auc\n", "metric: rmse\n")
+        .replace("    learning_rate: {float:", "    alpha: {float:")
+        .replace("{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}")
+        .replace("governance:\n", block + "governance:\n")
+    )
+
+
 CASES: dict[str, str] = {
     "yaml_unclosed_flow": edit("  search_space:\n", "  search_space: {\n"),
     "yaml_tab_indent": edit("  n_trials: 5", "\tn_trials: 5"),
@@ -119,18 +135,9 @@ CASES: dict[str, str] = {
         "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
         "      - {metric: disparate_impakt, min: 0.8}\ngovernance:\n",
     ),
-    "fairness_on_regression": edit(
-        "  task: binary_classification\n  estimator: sklearn.ensemble."
-        "HistGradientBoostingClassifier",
-        "  task: regression\n  estimator: sklearn.linear_model.Ridge",
-    )
-    .replace("metric: roc_auc\n", "metric: rmse\n")
-    .replace("    learning_rate: {float:", "    alpha: {float:")
-    .replace("{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}")
-    .replace(
-        "governance:\n",
+    "fairness_on_regression": as_regression_with(
         "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
-        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+        "      - {metric: disparate_impact, min: 0.8}\n"
     ),
     "sensitive_not_a_column": edit(
         "  label: y\n", "  label: y\n  columns: [id, ts, y, sex]\n"
@@ -333,19 +340,10 @@ CASES: dict[str, str] = {
         "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
         "      - {metric: mae_ratio, max: 1.25}\ngovernance:\n",
     ),
-    "fairness_label_rules_on_regression": edit(
-        "  task: binary_classification\n  estimator: sklearn.ensemble."
-        "HistGradientBoostingClassifier",
-        "  task: regression\n  estimator: sklearn.linear_model.Ridge",
-    )
-    .replace("metric: roc_auc\n", "metric: rmse\n")
-    .replace("    learning_rate: {float:", "    alpha: {float:")
-    .replace("{metric: roc_auc, min: 0.7}", "{metric: r2, min: 0.1}")
-    .replace(
-        "governance:\n",
+    "fairness_label_rules_on_regression": as_regression_with(
         "constraints:\n  fairness:\n    sensitive: [sex]\n    rules:\n"
         "      - {metric: mae_ratio, max: 1.25}\n    label_rules:\n"
-        "      - {metric: disparate_impact, min: 0.8}\ngovernance:\n",
+        "      - {metric: disparate_impact, min: 0.8}\n"
     ),
     # --- decision thresholds ------------------------------------------------------------------
     "threshold_out_of_range": edit(

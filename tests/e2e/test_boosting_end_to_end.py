@@ -16,7 +16,7 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 
-from tests.e2e.conftest import RunCli, metric, variant
+from tests.e2e.conftest import ROOT, RunCli, metric, variant
 
 pytestmark = pytest.mark.e2e
 
@@ -39,12 +39,12 @@ def _tuning_block(text: str) -> str:
     return text[start:end]
 
 
-def _spec(tmp_path: Path, source: str, model: str, metric_name: str, edits: dict[str, str]) -> Path:
-    text = (Path(__file__).resolve().parents[2] / "specs" / source).read_text()
+def _spec(tmp_path: Path, source: str, model: str, metric_name: str) -> Path:
+    """``source`` with its model block replaced by ``model`` and ten median-pruned trials."""
+    text = (ROOT / "specs" / source).read_text()
     replaced = {
         _tuning_block(text): PRUNED_TUNING.format(metric=metric_name),
         text[text.index("model:\n") : text.index("tuning:\n")]: model,
-        **edits,
     }
     return variant(tmp_path, source, f"boosting_{source}", replaced)
 
@@ -87,7 +87,7 @@ def test_lightgbm_on_penguins_with_pruning(cli: RunCli, state_dir: Path, tmp_pat
         "model:\n  task: multiclass_classification\n  estimator: lightgbm.LGBMClassifier\n"
         "  params: {n_estimators: 60, num_leaves: 8, min_child_samples: 5}\n"
     )
-    spec = _spec(tmp_path, "penguins.yaml", model, "log_loss", {})
+    spec = _spec(tmp_path, "penguins.yaml", model, "log_loss")
     run_id, output = _run(cli, spec)
     assert metric(output, "accuracy") > 0.95
     logged = _check_pruned_and_logged(state_dir, run_id, output, "lightgbm", tmp_path)
@@ -102,7 +102,7 @@ def test_xgboost_on_flights_with_pruning(cli: RunCli, state_dir: Path, tmp_path:
         "model:\n  task: binary_classification\n  estimator: xgboost.XGBClassifier\n"
         "  params: {n_estimators: 100, max_depth: 5}\n"
     )
-    spec = _spec(tmp_path, "flight_delays.yaml", model, "log_loss", {})
+    spec = _spec(tmp_path, "flight_delays.yaml", model, "log_loss")
     run_id, output = _run(
         cli, spec, env={"FLIGHTS_ENTITIES": ".mlops/data/flights/entities_20k.parquet"}
     )

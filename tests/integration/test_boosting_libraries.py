@@ -9,6 +9,7 @@ must give the same model, prediction for prediction.
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -209,8 +210,6 @@ def test_logged_with_the_librarys_pinned_requirement_and_loaded_back(
             f"{info.model_uri}/requirements.txt", dst_path=str(tmp_path)
         )
     ).read_text()
-    from importlib import metadata
-
     assert f"{library}=={metadata.version(library)}" in requirements.splitlines()
     loaded = reg.load_model(info.model_uri)
     np.testing.assert_array_equal(

